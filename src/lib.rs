@@ -1,0 +1,12 @@
+//! smtpscope: SMTP traffic analysis from packets to dialogues.
+//!
+//! The pipeline, one module per stage, each knowing only the stages before it:
+//!
+//! ```text
+//! capture -> net (link/IP decode, TCP reassembly) -> smtp (session decode)
+//!         -> analysis (findings) -> model -> output (text, JSON Lines, .eml) / tui
+//! ```
+
+pub mod capture;
+pub mod net;
+pub mod output;

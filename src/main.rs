@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("smtpscope: under construction");
+    std::process::exit(1);
+}

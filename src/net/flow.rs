@@ -1,0 +1,5 @@
+//! (in progress)
+#[derive(Clone, Debug, Default)]
+pub struct FlowConfig;
+#[derive(Default)]
+pub struct FlowTable;

@@ -1,0 +1,3 @@
+//! (in progress)
+#[derive(Clone, Debug, Default)]
+pub struct NetStats;

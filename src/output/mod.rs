@@ -1,0 +1,3 @@
+//! Outputs: everything that turns the model into text for people or programs.
+
+pub mod escape;
