@@ -9,4 +9,5 @@
 
 pub mod capture;
 pub mod net;
+pub mod smtp;
 pub mod output;
