@@ -1,1 +1,692 @@
-//! (in progress)
+//! Capture files: classic pcap (all four magic numbers), pcapng (both byte
+//! orders, several sections and interfaces), either one gzip-compressed, from
+//! a path or standard input.
+//!
+//! The file is streamed through pcap-parser's buffered readers, never loaded
+//! whole. The buffer starts at [`INITIAL_BUFFER`] and grows only as far as
+//! [`MAX_RECORD`] for a single oversized record; a record claiming more is
+//! reported as damage at its byte offset. Every error names the file and the
+//! offset, and everything read before it has already been handed out.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+
+use super::{LinkType, Packet, Timestamp};
+
+/// Read buffer at start; enough for any Ethernet or loopback frame.
+pub const INITIAL_BUFFER: usize = 256 * 1024;
+/// Largest record we accept (the buffer grows to hold it, then stays).
+/// pcapng allows larger blocks in theory; no capture tool writes them.
+pub const MAX_RECORD: usize = 16 * 1024 * 1024;
+/// Interfaces per pcapng section we keep descriptions of.
+pub const MAX_INTERFACES: usize = 4096;
+
+/// What went wrong reading a capture. Each variant names the file and, where
+/// it applies, the byte offset (in the decompressed stream) of the damage.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: cannot open: {source}")]
+    Open { path: String, source: io::Error },
+    #[error("{path}: the file is empty; give a pcap or pcapng capture (e.g. written by tcpdump -w)")]
+    Empty { path: String },
+    #[error("{path}: not a pcap or pcapng capture (starts with {magic}); give a file written by tcpdump, tshark or Wireshark")]
+    NotACapture { path: String, magic: String },
+    #[error("{path}: cut off at byte {offset}: the last record is incomplete (the capture was probably still being written or was truncated)")]
+    Truncated { path: String, offset: u64 },
+    #[error("{path}: damaged at byte {offset}: {what}")]
+    Corrupt {
+        path: String,
+        offset: u64,
+        what: String,
+    },
+    #[error("{path}: read error at byte {offset}: {source}")]
+    Io {
+        path: String,
+        offset: u64,
+        source: io::Error,
+    },
+}
+
+impl CaptureError {
+    /// Whether packets may have been read before this error (the run should
+    /// still report them).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            CaptureError::Truncated { .. } | CaptureError::Corrupt { .. } | CaptureError::Io { .. }
+        )
+    }
+}
+
+/// The container format of a capture file.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    Pcap { nanos: bool, big_endian: bool },
+    PcapNg,
+}
+
+/// Counters kept while reading one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub records: u64,
+    /// Records whose captured length is shorter than the packet on the wire.
+    pub truncated_records: u64,
+    pub sections: u64,
+    pub interfaces: u64,
+    /// pcapng blocks that carry no packets (statistics, name resolution,
+    /// custom, unknown): skipped.
+    pub skipped_blocks: u64,
+    /// Packets that named an interface the section never described.
+    pub bad_interface: u64,
+}
+
+/// A byte counter around the raw (possibly compressed) input, for progress.
+struct Counting<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// pcap-parser sizes its first parse on a single `read`; a pipe or gzip
+/// stream may return less than the header. This wrapper fills the caller's
+/// buffer on the first call only, so later reads stay as prompt as the pipe.
+struct FillFirst<R> {
+    inner: R,
+    first: bool,
+    /// Decompressed bytes handed to the parser; with `read_error` it lets
+    /// an I/O failure be told apart from a truncated file.
+    read_error: std::rc::Rc<std::cell::RefCell<Option<io::Error>>>,
+}
+
+impl<R: Read> Read for FillFirst<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = if self.first {
+            self.first = false;
+            let mut filled = 0;
+            loop {
+                match self.inner.read(&mut buf[filled..]) {
+                    Ok(0) => break Ok(filled),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == buf.len() {
+                            break Ok(filled);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => break Err(e),
+                }
+            }
+        } else {
+            loop {
+                match self.inner.read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            }
+        };
+        // pcap-parser maps a read error to ReadError and drops it: keep it
+        // so the message can say what the system said.
+        if let Err(e) = &result {
+            *self.read_error.borrow_mut() = Some(io::Error::new(e.kind(), e.to_string()));
+        }
+        result
+    }
+}
+
+type Input = FillFirst<Box<dyn Read + Send>>;
+
+/// Per-interface facts from a pcapng Interface Description Block.
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    link: LinkType,
+    /// Timestamp units per second (`if_tsresol`), 0 when invalid.
+    units_per_sec: u64,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset_secs: i64,
+}
+
+enum Reader {
+    Legacy {
+        reader: LegacyPcapReader<Input>,
+        link: LinkType,
+        nanos: bool,
+    },
+    Ng {
+        reader: PcapNGReader<Input>,
+        interfaces: Vec<Interface>,
+    },
+}
+
+/// A streaming reader over one capture file.
+pub struct FileSource {
+    path: String,
+    format: Format,
+    reader: Reader,
+    /// Offset (decompressed) of the next unparsed byte.
+    offset: u64,
+    /// Bytes of the block returned last, consumed on the next call so the
+    /// returned packet can borrow the reader's buffer.
+    pending_consume: usize,
+    frame: u64,
+    stats: ReadStats,
+    raw_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    raw_len: Option<u64>,
+    compressed: bool,
+    read_error: std::rc::Rc<std::cell::RefCell<Option<io::Error>>>,
+    done: bool,
+}
+
+impl FileSource {
+    /// Open a capture by path; `-` reads standard input.
+    pub fn open(path: &str) -> Result<FileSource, CaptureError> {
+        if path == "-" {
+            return FileSource::from_reader("-", Box::new(io::stdin()), None);
+        }
+        let file = File::open(Path::new(path)).map_err(|source| CaptureError::Open {
+            path: path.to_string(),
+            source,
+        })?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(CaptureError::Open {
+                path: path.to_string(),
+                source: io::Error::other("is a directory"),
+            });
+        }
+        let len = file.metadata().ok().map(|m| m.len());
+        FileSource::from_reader(path, Box::new(file), len)
+    }
+
+    /// Read a capture from any byte stream (gzip is detected by its magic).
+    pub fn from_reader(
+        path: &str,
+        raw: Box<dyn Read + Send>,
+        raw_len: Option<u64>,
+    ) -> Result<FileSource, CaptureError> {
+        let raw_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = Counting {
+            inner: raw,
+            count: raw_read.clone(),
+        };
+        let mut buffered = BufReader::with_capacity(64 * 1024, counted);
+        let io_err = |source| CaptureError::Io {
+            path: path.to_string(),
+            offset: 0,
+            source,
+        };
+        let head = buffered.fill_buf().map_err(io_err)?;
+        if head.is_empty() {
+            return Err(CaptureError::Empty {
+                path: path.to_string(),
+            });
+        }
+        let compressed = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+        let mut input: Box<dyn Read + Send> = if compressed {
+            Box::new(BufReader::with_capacity(
+                64 * 1024,
+                flate2::bufread::MultiGzDecoder::new(buffered),
+            ))
+        } else {
+            Box::new(buffered)
+        };
+        // Peek the magic through a small prefix we then give back.
+        let mut magic = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            match input.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(CaptureError::Io {
+                        path: path.to_string(),
+                        offset: got as u64,
+                        source: e,
+                    })
+                }
+            }
+        }
+        if got == 0 {
+            return Err(CaptureError::Empty {
+                path: path.to_string(),
+            });
+        }
+        let format = match (got, magic) {
+            (4, [0xd4, 0xc3, 0xb2, 0xa1]) => Format::Pcap {
+                nanos: false,
+                big_endian: false,
+            },
+            (4, [0xa1, 0xb2, 0xc3, 0xd4]) => Format::Pcap {
+                nanos: false,
+                big_endian: true,
+            },
+            (4, [0x4d, 0x3c, 0xb2, 0xa1]) => Format::Pcap {
+                nanos: true,
+                big_endian: false,
+            },
+            (4, [0xa1, 0xb2, 0x3c, 0x4d]) => Format::Pcap {
+                nanos: true,
+                big_endian: true,
+            },
+            (4, [0x0a, 0x0d, 0x0d, 0x0a]) => Format::PcapNg,
+            _ => {
+                return Err(CaptureError::NotACapture {
+                    path: path.to_string(),
+                    magic: magic[..got]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                })
+            }
+        };
+        let prefix = io::Cursor::new(magic[..got].to_vec());
+        let read_error = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let input: Input = FillFirst {
+            inner: Box::new(prefix.chain(input)),
+            first: true,
+            read_error: read_error.clone(),
+        };
+        let header_err = |e: PcapError<&[u8]>| match e {
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+                CaptureError::Truncated {
+                    path: path.to_string(),
+                    offset: 0,
+                }
+            }
+            other => CaptureError::Corrupt {
+                path: path.to_string(),
+                offset: 0,
+                what: format!("bad file header ({other})"),
+            },
+        };
+        let reader = match format {
+            Format::Pcap { nanos, .. } => {
+                let mut reader =
+                    LegacyPcapReader::new(INITIAL_BUFFER, input).map_err(header_err)?;
+                // The first `next` hands back the file header.
+                let link = match reader.next() {
+                    Ok((_, PcapBlockOwned::LegacyHeader(h))) => LinkType(h.network.0 as u32),
+                    Ok(_) => LinkType::ETHERNET,
+                    Err(e) => return Err(header_err(e)),
+                };
+                Reader::Legacy {
+                    reader,
+                    link,
+                    nanos,
+                }
+            }
+            Format::PcapNg => Reader::Ng {
+                reader: PcapNGReader::new(INITIAL_BUFFER, input).map_err(header_err)?,
+                interfaces: Vec::new(),
+            },
+        };
+        Ok(FileSource {
+            path: path.to_string(),
+            format,
+            reader,
+            offset: 0,
+            // The legacy header was handed back by `next` above; its bytes
+            // are consumed (and counted in `offset`) on the first call.
+            pending_consume: match format {
+                Format::Pcap { .. } => 24,
+                Format::PcapNg => 0,
+            },
+            frame: 0,
+            stats: ReadStats::default(),
+            raw_read,
+            raw_len,
+            compressed,
+            read_error,
+            done: false,
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// Bytes of the raw file read so far and its size when known, for a
+    /// progress gauge.
+    pub fn progress(&self) -> (u64, Option<u64>) {
+        (
+            self.raw_read.load(std::sync::atomic::Ordering::Relaxed),
+            self.raw_len,
+        )
+    }
+
+    /// A shareable handle on the raw byte counter (for a UI thread).
+    pub fn progress_counter(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.raw_read.clone()
+    }
+
+    pub fn raw_len(&self) -> Option<u64> {
+        self.raw_len
+    }
+
+    /// The next packet, `None` at the clean end of the file.
+    ///
+    /// After an error the source is finished: every packet before the damage
+    /// has been returned already.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let consume = std::mem::take(&mut self.pending_consume);
+            self.offset += consume as u64;
+            // Parse one block and keep only owned facts about it, so that
+            // the packet returned below is a fresh borrow of the buffer.
+            let step = match &mut self.reader {
+                Reader::Legacy {
+                    reader,
+                    link,
+                    nanos,
+                } => {
+                    reader.consume(consume);
+                    let base = reader.data().as_ptr() as usize;
+                    match reader.next() {
+                        Ok((n, PcapBlockOwned::Legacy(b))) => Ok((
+                            n,
+                            Step::Packet(Meta {
+                                ts: Timestamp::from_parts(
+                                    i64::from(b.ts_sec),
+                                    u64::from(b.ts_usec),
+                                    if *nanos { 1_000_000_000 } else { 1_000_000 },
+                                ),
+                                link: *link,
+                                data_off: b.data.as_ptr() as usize - base,
+                                data_len: b.data.len(),
+                                orig_len: b.origlen,
+                            }),
+                        )),
+                        Ok((n, _)) => Ok((n, Step::Skip)),
+                        Err(e) => Err(Failure::from(e)),
+                    }
+                }
+                Reader::Ng { reader, interfaces } => {
+                    reader.consume(consume);
+                    let base = reader.data().as_ptr() as usize;
+                    match reader.next() {
+                        Ok((n, PcapBlockOwned::NG(block))) => {
+                            Ok((n, ng_step(block, interfaces, base)))
+                        }
+                        Ok((n, _)) => Ok((n, Step::Skip)),
+                        Err(e) => Err(Failure::from(e)),
+                    }
+                }
+            };
+            let (len, step) = match step {
+                Ok(ok) => ok,
+                Err(Failure::Eof) => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Err(Failure::Incomplete) => {
+                    self.refill()?;
+                    continue;
+                }
+                Err(Failure::TooSmall) => {
+                    self.grow()?;
+                    continue;
+                }
+                Err(Failure::UnexpectedEof) => {
+                    self.done = true;
+                    return Err(self.truncated());
+                }
+                Err(Failure::Read) => {
+                    self.done = true;
+                    return Err(self.io_error());
+                }
+                Err(Failure::Malformed(what)) => {
+                    self.done = true;
+                    return Err(CaptureError::Corrupt {
+                        path: self.path.clone(),
+                        offset: self.offset,
+                        what,
+                    });
+                }
+            };
+            self.pending_consume = len;
+            let meta = match step {
+                Step::Packet(meta) => meta,
+                Step::Section => {
+                    self.stats.sections += 1;
+                    continue;
+                }
+                Step::Interface => {
+                    self.stats.interfaces += 1;
+                    continue;
+                }
+                Step::BadInterface => {
+                    self.stats.bad_interface += 1;
+                    continue;
+                }
+                Step::Skip => {
+                    self.stats.skipped_blocks += 1;
+                    continue;
+                }
+            };
+            self.frame += 1;
+            self.stats.records += 1;
+            if (meta.data_len as u64) < u64::from(meta.orig_len) {
+                self.stats.truncated_records += 1;
+            }
+            let buf = match &self.reader {
+                Reader::Legacy { reader, .. } => reader.data(),
+                Reader::Ng { reader, .. } => reader.data(),
+            };
+            let data = buf
+                .get(meta.data_off..meta.data_off + meta.data_len)
+                .unwrap_or_default();
+            return Ok(Some(Packet {
+                frame: self.frame,
+                ts: meta.ts,
+                link: meta.link,
+                data,
+                orig_len: meta.orig_len,
+            }));
+        }
+    }
+
+    fn refill(&mut self) -> Result<(), CaptureError> {
+        let r = match &mut self.reader {
+            Reader::Legacy { reader, .. } => reader.refill().is_ok(),
+            Reader::Ng { reader, .. } => reader.refill().is_ok(),
+        };
+        if r {
+            Ok(())
+        } else {
+            self.done = true;
+            Err(self.io_error())
+        }
+    }
+
+    fn grow(&mut self) -> Result<(), CaptureError> {
+        let (cap, grown) = match &mut self.reader {
+            Reader::Legacy { reader, .. } => {
+                let cap = reader.data().len().max(INITIAL_BUFFER) * 2;
+                (cap, cap <= MAX_RECORD * 2 && reader.grow(cap))
+            }
+            Reader::Ng { reader, .. } => {
+                let cap = reader.data().len().max(INITIAL_BUFFER) * 2;
+                (cap, cap <= MAX_RECORD * 2 && reader.grow(cap))
+            }
+        };
+        if grown {
+            // Growing shifts nothing in; fetch more data for the record.
+            self.refill()
+        } else {
+            self.done = true;
+            Err(CaptureError::Corrupt {
+                path: self.path.clone(),
+                offset: self.offset,
+                what: format!(
+                    "a record claims more than {} MiB (buffer would reach {} MiB); the length field is probably corrupt",
+                    MAX_RECORD >> 20,
+                    cap >> 20
+                ),
+            })
+        }
+    }
+
+    fn truncated(&self) -> CaptureError {
+        CaptureError::Truncated {
+            path: self.path.clone(),
+            offset: self.offset,
+        }
+    }
+
+    fn io_error(&self) -> CaptureError {
+        match self.read_error.borrow_mut().take() {
+            Some(source) if source.kind() == io::ErrorKind::UnexpectedEof => self.truncated(),
+            Some(source) if source.kind() == io::ErrorKind::InvalidInput
+                || source.kind() == io::ErrorKind::InvalidData =>
+            {
+                // flate2 reports a corrupt or cut gzip stream this way.
+                CaptureError::Corrupt {
+                    path: self.path.clone(),
+                    offset: self.offset,
+                    what: format!("gzip stream is damaged ({source})"),
+                }
+            }
+            Some(source) => CaptureError::Io {
+                path: self.path.clone(),
+                offset: self.offset,
+                source,
+            },
+            None => self.truncated(),
+        }
+    }
+}
+
+/// Owned facts about a packet record; its bytes stay in the reader's buffer.
+struct Meta {
+    ts: Timestamp,
+    link: LinkType,
+    data_off: usize,
+    data_len: usize,
+    orig_len: u32,
+}
+
+enum Step {
+    Packet(Meta),
+    Section,
+    Interface,
+    BadInterface,
+    Skip,
+}
+
+enum Failure {
+    Eof,
+    Incomplete,
+    TooSmall,
+    UnexpectedEof,
+    Read,
+    Malformed(String),
+}
+
+impl From<PcapError<&[u8]>> for Failure {
+    fn from(e: PcapError<&[u8]>) -> Self {
+        match e {
+            PcapError::Eof => Failure::Eof,
+            PcapError::Incomplete(_) => Failure::Incomplete,
+            PcapError::BufferTooSmall => Failure::TooSmall,
+            PcapError::UnexpectedEof => Failure::UnexpectedEof,
+            PcapError::ReadError => Failure::Read,
+            other => Failure::Malformed(describe(&other)),
+        }
+    }
+}
+
+/// Interpret one pcapng block; interface and section blocks update the
+/// interface table (a new section starts a new one).
+fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> Step {
+    match block {
+        Block::SectionHeader(_) => {
+            interfaces.clear();
+            Step::Section
+        }
+        Block::InterfaceDescription(idb) => {
+            if interfaces.len() < MAX_INTERFACES {
+                interfaces.push(Interface {
+                    link: LinkType(idb.linktype.0 as u32),
+                    units_per_sec: idb.ts_resolution().unwrap_or(0),
+                    offset_secs: idb.ts_offset(),
+                });
+            }
+            Step::Interface
+        }
+        Block::EnhancedPacket(b) => match interfaces.get(b.if_id as usize) {
+            Some(iface) => {
+                let raw = (u64::from(b.ts_high) << 32) | u64::from(b.ts_low);
+                let ts = if iface.units_per_sec == 0 {
+                    Timestamp::ZERO
+                } else {
+                    Timestamp::from_parts(
+                        (raw / iface.units_per_sec) as i64 + iface.offset_secs,
+                        raw % iface.units_per_sec,
+                        iface.units_per_sec,
+                    )
+                };
+                // EPB data is padded to 32 bits: cut it to the captured length.
+                let caplen = (b.caplen as usize).min(b.data.len());
+                Step::Packet(Meta {
+                    ts,
+                    link: iface.link,
+                    data_off: b.data.as_ptr() as usize - base,
+                    data_len: caplen,
+                    orig_len: b.origlen,
+                })
+            }
+            None => Step::BadInterface,
+        },
+        // A Simple Packet Block belongs to interface 0, has no timestamp,
+        // and its data is cut to the interface's snap length.
+        Block::SimplePacket(b) => match interfaces.first() {
+            Some(iface) => Step::Packet(Meta {
+                ts: Timestamp::ZERO,
+                link: iface.link,
+                data_off: b.data.as_ptr() as usize - base,
+                data_len: (b.origlen as usize).min(b.data.len()),
+                orig_len: b.origlen,
+            }),
+            None => Step::BadInterface,
+        },
+        _ => Step::Skip,
+    }
+}
+
+fn describe(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::HeaderNotRecognized => "unrecognized header".into(),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("malformed record or block ({kind:?}); the length fields do not add up")
+        }
+        other => other.to_string(),
+    }
+}
