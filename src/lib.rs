@@ -6,8 +6,14 @@
 //! capture -> net (link/IP decode, TCP reassembly) -> smtp (session decode)
 //!         -> analysis (findings) -> model -> output (text, JSON Lines, .eml) / tui
 //! ```
+//!
+//! `cli` and `run` sit above the pipeline: they parse the command line and
+//! drive one run.
 
 pub mod capture;
 pub mod net;
-pub mod smtp;
 pub mod output;
+pub mod smtp;
+
+pub mod cli;
+pub mod run;

@@ -16,7 +16,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
-use super::{LinkType, Packet, Timestamp};
+use super::{LinkType, Packet, PacketSource, Timestamp};
 
 /// Read buffer at start; enough for any Ethernet or loopback frame.
 pub const INITIAL_BUFFER: usize = 256 * 1024;
@@ -32,7 +32,9 @@ pub const MAX_INTERFACES: usize = 4096;
 pub enum CaptureError {
     #[error("{path}: cannot open: {source}")]
     Open { path: String, source: io::Error },
-    #[error("{path}: the file is empty; give a pcap or pcapng capture (e.g. written by tcpdump -w)")]
+    #[error(
+        "{path}: the file is empty; give a pcap or pcapng capture (e.g. written by tcpdump -w)"
+    )]
     Empty { path: String },
     #[error("{path}: not a pcap or pcapng capture (starts with {magic}); give a file written by tcpdump, tshark or Wireshark")]
     NotACapture { path: String, magic: String },
@@ -393,6 +395,10 @@ impl FileSource {
     /// After an error the source is finished: every packet before the damage
     /// has been returned already.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        <Self as PacketSource>::next_packet(self)
+    }
+
+    fn take_next(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
         }
@@ -456,7 +462,7 @@ impl FileSource {
                 }
                 Err(Failure::UnexpectedEof) => {
                     self.done = true;
-                    return Err(self.truncated());
+                    return Err(self.claimed_too_much().unwrap_or_else(|| self.truncated()));
                 }
                 Err(Failure::Read) => {
                     self.done = true;
@@ -554,6 +560,31 @@ impl FileSource {
         }
     }
 
+    /// A classic pcap record header whose length field is absurd: the file
+    /// is damaged there rather than cut short.
+    fn claimed_too_much(&self) -> Option<CaptureError> {
+        let Reader::Legacy { reader, .. } = &self.reader else {
+            return None;
+        };
+        let Format::Pcap { big_endian, .. } = self.format else {
+            return None;
+        };
+        let f = reader.data().get(8..12)?;
+        let b = [f[0], f[1], f[2], f[3]];
+        let caplen = if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+        (caplen as usize > MAX_RECORD).then(|| CaptureError::Corrupt {
+            path: self.path.clone(),
+            offset: self.offset,
+            what: format!(
+                "a record header claims {caplen} bytes of packet data; the length field is corrupt"
+            ),
+        })
+    }
+
     fn truncated(&self) -> CaptureError {
         CaptureError::Truncated {
             path: self.path.clone(),
@@ -564,8 +595,9 @@ impl FileSource {
     fn io_error(&self) -> CaptureError {
         match self.read_error.borrow_mut().take() {
             Some(source) if source.kind() == io::ErrorKind::UnexpectedEof => self.truncated(),
-            Some(source) if source.kind() == io::ErrorKind::InvalidInput
-                || source.kind() == io::ErrorKind::InvalidData =>
+            Some(source)
+                if source.kind() == io::ErrorKind::InvalidInput
+                    || source.kind() == io::ErrorKind::InvalidData =>
             {
                 // flate2 reports a corrupt or cut gzip stream this way.
                 CaptureError::Corrupt {
@@ -591,6 +623,12 @@ struct Meta {
     data_off: usize,
     data_len: usize,
     orig_len: u32,
+}
+
+impl PacketSource for FileSource {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        self.take_next()
+    }
 }
 
 enum Step {
@@ -644,14 +682,16 @@ fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> St
         Block::EnhancedPacket(b) => match interfaces.get(b.if_id as usize) {
             Some(iface) => {
                 let raw = (u64::from(b.ts_high) << 32) | u64::from(b.ts_low);
-                let ts = if iface.units_per_sec == 0 {
-                    Timestamp::ZERO
-                } else {
-                    Timestamp::from_parts(
-                        (raw / iface.units_per_sec) as i64 + iface.offset_secs,
-                        raw % iface.units_per_sec,
+                let ts = match (
+                    raw.checked_div(iface.units_per_sec),
+                    raw.checked_rem(iface.units_per_sec),
+                ) {
+                    (Some(secs), Some(frac)) => Timestamp::from_parts(
+                        secs as i64 + iface.offset_secs,
+                        frac,
                         iface.units_per_sec,
-                    )
+                    ),
+                    _ => Timestamp::ZERO,
                 };
                 // EPB data is padded to 32 bits: cut it to the captured length.
                 let caplen = (b.caplen as usize).min(b.data.len());

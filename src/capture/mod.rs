@@ -56,10 +56,17 @@ impl std::fmt::Display for LinkType {
     }
 }
 
+/// Anything that yields packets in capture order: a file, an interface.
+pub trait PacketSource {
+    /// The next packet; `None` when the source is exhausted (end of file,
+    /// capture stopped). After an error the source yields nothing more.
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, file::CaptureError>;
+}
+
 /// One captured packet, borrowed from the source's buffer.
 #[derive(Copy, Clone, Debug)]
 pub struct Packet<'a> {
-    /// 1-based frame number within the whole run (what Wireshark shows).
+    /// 1-based frame number within its file (what Wireshark shows).
     pub frame: u64,
     pub ts: Timestamp,
     pub link: LinkType,

@@ -127,11 +127,20 @@ mod tests {
 
     #[test]
     fn test_from_parts_resolutions() {
-        assert_eq!(Timestamp::from_parts(1, 5, 1_000_000).as_nanos(), 1_000_005_000);
-        assert_eq!(Timestamp::from_parts(1, 5, 1_000_000_000).as_nanos(), 1_000_000_005);
+        assert_eq!(
+            Timestamp::from_parts(1, 5, 1_000_000).as_nanos(),
+            1_000_005_000
+        );
+        assert_eq!(
+            Timestamp::from_parts(1, 5, 1_000_000_000).as_nanos(),
+            1_000_000_005
+        );
         assert_eq!(Timestamp::from_parts(0, 3, 1000).as_nanos(), 3_000_000);
         // Picoseconds (if_tsresol = 12) are truncated to nanoseconds.
-        assert_eq!(Timestamp::from_parts(0, 5_000, 1_000_000_000_000).as_nanos(), 5);
+        assert_eq!(
+            Timestamp::from_parts(0, 5_000, 1_000_000_000_000).as_nanos(),
+            5
+        );
     }
 
     #[test]

@@ -39,10 +39,18 @@ impl<W: Write> PcapWriter<W> {
         };
         let mut hdr = Vec::with_capacity(24);
         let put32 = |v: &mut Vec<u8>, x: u32| {
-            v.extend_from_slice(&if big_endian { x.to_be_bytes() } else { x.to_le_bytes() })
+            v.extend_from_slice(&if big_endian {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
         };
         let put16 = |v: &mut Vec<u8>, x: u16| {
-            v.extend_from_slice(&if big_endian { x.to_be_bytes() } else { x.to_le_bytes() })
+            v.extend_from_slice(&if big_endian {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
         };
         put32(&mut hdr, magic);
         put16(&mut hdr, 2);
@@ -72,9 +80,18 @@ impl<W: Write> PcapWriter<W> {
         };
         let caplen = data.len().min(self.snaplen as usize);
         let mut rec = [0u8; 16];
-        let fields = [secs as u32, frac as u32, caplen as u32, orig_len.max(caplen as u32)];
+        let fields = [
+            secs as u32,
+            frac as u32,
+            caplen as u32,
+            orig_len.max(caplen as u32),
+        ];
         for (i, f) in fields.iter().enumerate() {
-            let b = if self.big_endian { f.to_be_bytes() } else { f.to_le_bytes() };
+            let b = if self.big_endian {
+                f.to_be_bytes()
+            } else {
+                f.to_le_bytes()
+            };
             rec[i * 4..i * 4 + 4].copy_from_slice(&b);
         }
         self.out.write_all(&rec)?;

@@ -54,6 +54,9 @@ type FlowKey = (SocketAddr, SocketAddr);
 
 #[derive(PartialEq, Eq)]
 enum State {
+    /// Only segments without payload or SYN seen (a capture that starts
+    /// with ACKs): counted as a connection, not yet reported to the sink.
+    Dormant,
     Open,
     /// Close was reported; the entry absorbs late packets (final ACKs,
     /// retransmitted FINs) until a new SYN or the idle timeout.
@@ -250,9 +253,23 @@ impl Ctx<'_> {
                     flow.last_seen = ts;
                     return;
                 }
+                if flow.state == State::Dormant {
+                    if !f.syn && seg.payload.is_empty() {
+                        flow.last_seen = ts;
+                        return;
+                    }
+                    flow.state = State::Open;
+                    if self.sink.open(&flow.meta) == Interest::Ignore {
+                        ignore(flow, self.stats);
+                    }
+                }
                 update(flow, dir, seg, ts, frame, self.cfg, self.sink, self.stats);
                 if flow.rst || (flow.halves[0].finished() && flow.halves[1].finished()) {
-                    let reason = if flow.rst { CloseReason::Rst } else { CloseReason::Fin };
+                    let reason = if flow.rst {
+                        CloseReason::Rst
+                    } else {
+                        CloseReason::Fin
+                    };
                     close(flow, reason, ts, self.sink, self.stats);
                 }
                 return;
@@ -266,11 +283,12 @@ impl Ctx<'_> {
                 retire(old, CloseReason::Fin, ts, self.sink, self.stats);
             }
         }
-        // No open connection: only a SYN or a segment with payload starts
-        // one; a lone ACK/FIN/RST of an unknown connection tells nothing.
-        if !f.syn && seg.payload.is_empty() {
+        // No connection yet. Only a SYN or a segment with payload is worth
+        // reporting; a lone ACK/FIN/RST leaves a dormant entry that wakes
+        // up if data follows (a capture that starts mid-connection).
+        let dormant = !f.syn && seg.payload.is_empty();
+        if dormant {
             self.stats.stray_segments += 1;
-            return;
         }
         if self.flows.len() >= self.cfg.max_flows {
             self.evict(ts);
@@ -302,17 +320,20 @@ impl Ctx<'_> {
             first_frame: frame,
             roles,
         };
-        let interest = self.sink.open(&meta);
         let mut flow = Flow {
             meta,
             halves: [HalfStream::new(), HalfStream::new()],
             isn: [None, None],
             last_seen: ts,
-            state: State::Open,
+            state: if dormant { State::Dormant } else { State::Open },
             ignored: false,
             rst: false,
         };
-        if interest == Interest::Ignore {
+        if dormant {
+            self.flows.insert(key, flow);
+            return;
+        }
+        if self.sink.open(&flow.meta) == Interest::Ignore {
             ignore(&mut flow, self.stats);
         }
         let dir = if seg.src == client {
@@ -320,7 +341,9 @@ impl Ctx<'_> {
         } else {
             Dir::ServerToClient
         };
-        update(&mut flow, dir, seg, ts, frame, self.cfg, self.sink, self.stats);
+        update(
+            &mut flow, dir, seg, ts, frame, self.cfg, self.sink, self.stats,
+        );
         if flow.rst {
             close(&mut flow, CloseReason::Rst, ts, self.sink, self.stats);
         }
@@ -427,7 +450,15 @@ fn update(
             &mut |x| emit(dir, x),
         );
     } else {
-        halves[d].segment(&cfg.reassembly, data_seq, seg.payload, f.fin, ts, frame, &mut |_| {});
+        halves[d].segment(
+            &cfg.reassembly,
+            data_seq,
+            seg.payload,
+            f.fin,
+            ts,
+            frame,
+            &mut |_| {},
+        );
     }
     if f.rst {
         flow.rst = true;
@@ -446,8 +477,13 @@ fn close(
     sink: &mut dyn StreamSink,
     stats: &mut NetStats,
 ) {
-    if flow.state == State::Closed {
-        return;
+    match flow.state {
+        State::Closed => return,
+        State::Dormant => {
+            flow.state = State::Closed;
+            return;
+        }
+        State::Open => {}
     }
     if !flow.ignored {
         let Flow { meta, halves, .. } = flow;
@@ -483,7 +519,10 @@ fn retire(
     close(&mut flow, reason, ts, sink, stats);
 }
 
-fn add_counters(total: &mut super::reassembly::StreamCounters, c: &super::reassembly::StreamCounters) {
+fn add_counters(
+    total: &mut super::reassembly::StreamCounters,
+    c: &super::reassembly::StreamCounters,
+) {
     total.bytes_delivered += c.bytes_delivered;
     total.out_of_order += c.out_of_order;
     total.retransmitted += c.retransmitted;

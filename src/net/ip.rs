@@ -121,11 +121,17 @@ impl IpDecoder {
         let (src, dst) = match &packet.net {
             Some(LaxNetSlice::Ipv4(ip)) => {
                 let h = ip.header();
-                (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()))
+                (
+                    IpAddr::V4(h.source_addr()),
+                    IpAddr::V4(h.destination_addr()),
+                )
             }
             Some(LaxNetSlice::Ipv6(ip)) => {
                 let h = ip.header();
-                (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()))
+                (
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                )
             }
             _ => return Decoded::Malformed,
         };
@@ -154,7 +160,7 @@ impl IpDecoder {
     ) -> Decoded<'a> {
         self.stats.fragments += 1;
         self.arrivals += 1;
-        if self.arrivals % SWEEP_EVERY == 0 {
+        if self.arrivals.is_multiple_of(SWEEP_EVERY) {
             self.sweep(ts);
         }
         // The pool wants a strictly checked slice; a fragment cut by the
@@ -163,7 +169,10 @@ impl IpDecoder {
             self.stats.fragments_dropped += 1;
             return Decoded::Malformed;
         };
-        match self.pool.process_sliced_packet(&strict, (ts, self.arrivals), ()) {
+        match self
+            .pool
+            .process_sliced_packet(&strict, (ts, self.arrivals), ())
+        {
             Ok(None) => Decoded::FragmentHeld,
             Ok(Some(done)) => {
                 self.stats.datagrams_reassembled += 1;

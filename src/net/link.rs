@@ -82,7 +82,10 @@ fn ethernet(data: &[u8]) -> Link<'_> {
     let mut ethertype = u16::from_be_bytes([t[0], t[1]]);
     let mut rest = &data[14..];
     let mut tags = 0u8;
-    while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+    while matches!(
+        ethertype,
+        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+    ) {
         if usize::from(tags) == MAX_VLAN_TAGS {
             return Link {
                 network: Network::Malformed,
@@ -135,7 +138,10 @@ mod tests {
 
     #[test]
     fn test_ethernet_with_two_vlan_tags() {
-        let f = eth(&[0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x08, 0x00], &[0x45, 1]);
+        let f = eth(
+            &[0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x08, 0x00],
+            &[0x45, 1],
+        );
         let l = decode(LinkType::ETHERNET, &f);
         assert_eq!(l.network, Network::Ipv4(&[0x45, 1]));
         assert_eq!(l.vlan_tags, 2);
@@ -153,8 +159,14 @@ mod tests {
 
     #[test]
     fn test_null_loopback_both_byte_orders() {
-        assert_eq!(decode(LinkType::NULL, &[2, 0, 0, 0, 0x45]).network, Network::Ipv4(&[0x45]));
-        assert_eq!(decode(LinkType::LOOP, &[0, 0, 0, 30, 0x60]).network, Network::Ipv6(&[0x60]));
+        assert_eq!(
+            decode(LinkType::NULL, &[2, 0, 0, 0, 0x45]).network,
+            Network::Ipv4(&[0x45])
+        );
+        assert_eq!(
+            decode(LinkType::LOOP, &[0, 0, 0, 30, 0x60]).network,
+            Network::Ipv6(&[0x60])
+        );
     }
 
     #[test]
@@ -162,18 +174,33 @@ mod tests {
         let mut sll = vec![0u8; 16];
         sll[14..16].copy_from_slice(&[0x86, 0xdd]);
         sll.push(0x60);
-        assert_eq!(decode(LinkType::LINUX_SLL, &sll).network, Network::Ipv6(&[0x60]));
+        assert_eq!(
+            decode(LinkType::LINUX_SLL, &sll).network,
+            Network::Ipv6(&[0x60])
+        );
         let mut sll2 = vec![0u8; 20];
         sll2[0..2].copy_from_slice(&[0x08, 0x00]);
         sll2.push(0x45);
-        assert_eq!(decode(LinkType::LINUX_SLL2, &sll2).network, Network::Ipv4(&[0x45]));
+        assert_eq!(
+            decode(LinkType::LINUX_SLL2, &sll2).network,
+            Network::Ipv4(&[0x45])
+        );
     }
 
     #[test]
     fn test_short_frames_and_unknown_link_types() {
-        assert_eq!(decode(LinkType::ETHERNET, &[0; 5]).network, Network::Malformed);
-        assert_eq!(decode(LinkType::LINUX_SLL2, &[8, 0]).network, Network::Malformed);
-        assert_eq!(decode(LinkType(147), &[1, 2, 3]).network, Network::Unsupported);
+        assert_eq!(
+            decode(LinkType::ETHERNET, &[0; 5]).network,
+            Network::Malformed
+        );
+        assert_eq!(
+            decode(LinkType::LINUX_SLL2, &[8, 0]).network,
+            Network::Malformed
+        );
+        assert_eq!(
+            decode(LinkType(147), &[1, 2, 3]).network,
+            Network::Unsupported
+        );
         assert_eq!(decode(LinkType::RAW, &[]).network, Network::Malformed);
     }
 }

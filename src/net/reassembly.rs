@@ -382,7 +382,9 @@ impl HalfStream {
             return;
         }
         if self.recent.len() + bytes.len() > 2 * RECENT_BYTES {
-            let keep = RECENT_BYTES.saturating_sub(bytes.len()).min(self.recent.len());
+            let keep = RECENT_BYTES
+                .saturating_sub(bytes.len())
+                .min(self.recent.len());
             let from = self.recent.len() - keep;
             self.recent.copy_within(from.., 0);
             self.recent.truncate(keep);
@@ -465,7 +467,10 @@ mod tests {
     fn test_retransmission_dropped_and_conflict_counted() {
         let mut s = HalfStream::new();
         s.syn(Seq(0));
-        let out = run(&mut s, &[(1, b"hello"), (1, b"hello"), (1, b"jello"), (3, b"llo!!")]);
+        let out = run(
+            &mut s,
+            &[(1, b"hello"), (1, b"hello"), (1, b"jello"), (3, b"llo!!")],
+        );
         assert_eq!(out, vec![Out::Data(b"hello!!".to_vec())]);
         assert_eq!(s.counters.retransmitted, 3);
         assert_eq!(s.counters.conflicting_overlaps, 1);
@@ -480,7 +485,11 @@ mod tests {
         s.peer_ack(Seq(13), &mut |d| push(&mut out, d));
         assert_eq!(
             out,
-            vec![Out::Data(b"abc".to_vec()), Out::Gap(6), Out::Data(b"xyz".to_vec())]
+            vec![
+                Out::Data(b"abc".to_vec()),
+                Out::Gap(6),
+                Out::Data(b"xyz".to_vec())
+            ]
         );
     }
 
@@ -492,7 +501,12 @@ mod tests {
         s.flush(&mut |d| push(&mut out, d));
         assert_eq!(
             out,
-            vec![Out::Gap(4), Out::Data(b"bb".to_vec()), Out::Gap(3), Out::Data(b"cc".to_vec())]
+            vec![
+                Out::Gap(4),
+                Out::Data(b"bb".to_vec()),
+                Out::Gap(3),
+                Out::Data(b"cc".to_vec())
+            ]
         );
     }
 
@@ -506,7 +520,9 @@ mod tests {
         s.syn(Seq(0));
         let mut out = Vec::new();
         for (seq, d) in [(3u32, &b"aa"[..]), (5, b"bb"), (7, b"cc")] {
-            s.segment(&cfg, Seq(seq), d, false, Timestamp::ZERO, 0, &mut |x| push(&mut out, x));
+            s.segment(&cfg, Seq(seq), d, false, Timestamp::ZERO, 0, &mut |x| {
+                push(&mut out, x)
+            });
             assert!(s.held_bytes() <= 4);
         }
         assert_eq!(out, vec![Out::Gap(2), Out::Data(b"aabbcc".to_vec())]);

@@ -31,8 +31,9 @@ pub struct NetStats {
     pub connections_ignored: u64,
     /// A new SYN on a 4-tuple still in use: the old connection was closed.
     pub port_reuse: u64,
-    /// Packets of no known connection that could not start one (pure ACK,
-    /// FIN or RST without payload).
+    /// Segments without payload or SYN on a 4-tuple not yet seen carrying
+    /// either (pure ACK, FIN or RST): the connection is counted, and is
+    /// reported only if data follows.
     pub stray_segments: u64,
     pub evicted: u64,
     pub idle_timeouts: u64,
@@ -60,8 +61,20 @@ impl fmt::Display for NetStats {
             .iter()
             .map(|(l, n)| format!("{l} {n}"))
             .collect();
-        writeln!(f, "packets:            {} ({} bytes)", self.packets, self.bytes)?;
-        writeln!(f, "link types:         {}", if links.is_empty() { "-".into() } else { links.join(", ") })?;
+        writeln!(
+            f,
+            "packets:            {} ({} bytes)",
+            self.packets, self.bytes
+        )?;
+        writeln!(
+            f,
+            "link types:         {}",
+            if links.is_empty() {
+                "-".into()
+            } else {
+                links.join(", ")
+            }
+        )?;
         if !self.unsupported_link.is_empty() {
             let u: Vec<String> = self
                 .unsupported_link
@@ -70,12 +83,19 @@ impl fmt::Display for NetStats {
                 .collect();
             writeln!(f, "unsupported links:  {} (skipped)", u.join(", "))?;
         }
-        writeln!(f, "truncated packets:  {} (cut by the snap length; decoded as far as they go)", self.truncated_packets)?;
+        writeln!(
+            f,
+            "truncated packets:  {} (cut by the snap length; decoded as far as they go)",
+            self.truncated_packets
+        )?;
         writeln!(f, "IPv4 / IPv6:        {} / {}", self.ip.ipv4, self.ip.ipv6)?;
         writeln!(
             f,
             "IP fragments:       {} ({} datagrams reassembled, {} dropped, {} expired)",
-            self.ip.fragments, self.ip.datagrams_reassembled, self.ip.fragments_dropped, self.ip.datagrams_expired
+            self.ip.fragments,
+            self.ip.datagrams_reassembled,
+            self.ip.fragments_dropped,
+            self.ip.datagrams_expired
         )?;
         writeln!(
             f,

@@ -1,0 +1,113 @@
+//! Command-line definitions (clap) and their validation into a [`Config`].
+//!
+//! Flag names, exit codes and output field names are contracts: add to them,
+//! never rename.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::net::flow::{DEFAULT_IDLE_TIMEOUT_NANOS, DEFAULT_MAX_FLOWS};
+use crate::net::ip::DEFAULT_MAX_PENDING_DATAGRAMS;
+use crate::net::reassembly::DEFAULT_MAX_OOO_BYTES;
+
+/// Exit status: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: a runtime failure (I/O error on output, capture device).
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit status: bad input (usage error, unreadable or damaged capture).
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit status: `--fail-on` matched a finding.
+pub const EXIT_FINDINGS: i32 = 3;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable transcript per session.
+    Text,
+    /// JSON Lines, one object per session.
+    Json,
+    /// The TCP connections found (packet layer only).
+    Connections,
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "smtpscope",
+    version,
+    about = "SMTP traffic analyzer: reassembles TCP streams from captures or live interfaces and decodes SMTP dialogues",
+    after_help = "Examples:\n  smtpscope captures/tour.pcap\n  smtpscope --format json capture.pcapng > sessions.jsonl\n  tcpdump -i eth0 -w - 'tcp port 25' | smtpscope -\n  smtpscope -i lo -f 'tcp port 2525'   (needs a build with --features live)\n\nExit status: 0 ok, 1 runtime failure, 2 bad input (usage, unreadable or damaged capture), 3 --fail-on matched."
+)]
+pub struct Args {
+    /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Capture live from this interface (needs the `live` feature).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// List the interfaces live capture can use (needs the `live` feature).
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list_interfaces: bool,
+
+    /// BPF capture filter for live capture, e.g. 'tcp port 25'.
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Also write the packets captured live to this pcap file.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Output format when not using the terminal UI.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Print packet and reassembly statistics to stderr (always printed at the
+    /// end of a run in connections mode).
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Also treat this TCP port as SMTP (repeatable).
+    #[arg(long = "port", value_name = "N")]
+    pub ports: Vec<u16>,
+
+    /// Only the SMTP ports (25, 465, 587, 2525, 24 and --port) are SMTP: no content detection.
+    #[arg(long)]
+    pub only_ports: bool,
+
+    /// Show AUTH passwords and tokens instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Show message bodies in the text transcript.
+    #[arg(long)]
+    pub bodies: bool,
+
+    /// Add every dialogue event to the JSON output (`"events"`).
+    #[arg(long)]
+    pub timeline: bool,
+
+    /// Write every message as an .eml file into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+
+    /// With --export, also write decoded attachments.
+    #[arg(long, requires = "export")]
+    pub attachments: bool,
+
+    /// Connections tracked at once; the least recently active are evicted beyond it.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    pub max_flows: usize,
+
+    /// Seconds of capture time after which an idle connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT_NANOS as u64 / 1_000_000_000)]
+    pub idle_timeout: u64,
+
+    /// Out-of-order bytes held per connection direction before a hole is given up as a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OOO_BYTES)]
+    pub max_ooo_bytes: usize,
+
+    /// IP datagrams held waiting for missing fragments.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_DATAGRAMS)]
+    pub max_fragments: usize,
+}
