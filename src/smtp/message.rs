@@ -184,20 +184,40 @@ impl MessageSummary {
 /// [`MessageSummary::parts`]. `None` for a multipart (it has no content of
 /// its own) or an index past the end.
 pub fn part_content(raw: &[u8], index: usize) -> Option<Vec<u8>> {
-    let message = parse_mime(mime_input(raw).0)?;
-    let mut seen = 0;
     let mut found = None;
-    walk(&message, |node| {
-        if seen == index {
-            if !matches!(node.part.body, PartType::Multipart(_)) {
-                found = Some(decoded_content(&node).into_owned());
-            }
-            return ControlFlow::Break(());
+    let _ = try_for_each_part_content(raw, |i, content| {
+        if i == index {
+            found = Some(content.to_vec());
+            return Err(());
         }
-        seen += 1;
-        ControlFlow::Continue(())
+        Ok(())
     });
     found
+}
+
+/// Call `f` with the index (as in [`MessageSummary::parts`]) and decoded
+/// content of every part that has content of its own (all but multiparts),
+/// in one parse. Stops at the first error and returns it.
+pub fn try_for_each_part_content<E>(
+    raw: &[u8],
+    mut f: impl FnMut(usize, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let Some(message) = parse_mime(mime_input(raw).0) else {
+        return Ok(());
+    };
+    let mut index = 0;
+    let mut result = Ok(());
+    walk(&message, |node| {
+        if !matches!(node.part.body, PartType::Multipart(_)) {
+            if let Err(e) = f(index, &decoded_content(&node)) {
+                result = Err(e);
+                return ControlFlow::Break(());
+            }
+        }
+        index += 1;
+        ControlFlow::Continue(())
+    });
+    result
 }
 
 /// The text a reader would see first: the first text/plain body, or the
@@ -536,6 +556,12 @@ mod tests {
         );
         assert_eq!(part_content(&raw, 0), None, "a multipart has no content");
         assert_eq!(part_content(&raw, 3), None);
+        let mut seen = Vec::new();
+        let all = try_for_each_part_content(&raw, |i, c| {
+            seen.push((i, c.len()));
+            Ok::<_, ()>(())
+        });
+        assert_eq!((all, seen), (Ok(()), vec![(1, 13), (2, 1000)]));
         assert_eq!(body_text(&raw).as_deref(), Some("See attached."));
     }
 
