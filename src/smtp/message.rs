@@ -4,6 +4,14 @@
 //! Input is exactly the message the server received (dot-unstuffed DATA or
 //! concatenated BDAT chunks), possibly cut short (`truncated`) when the
 //! transfer hit a gap or the retention cap.
+//!
+//! Invariants: no input panics (mail-parser calls are also behind
+//! `catch_unwind`); work is linear in the input, because the MIME parser only
+//! sees the prefix before too many or too long `boundary=` parameters and
+//! the tree walk is iterative with depth and part caps; anything left out is
+//! flagged in `parts_capped`. Values are decoded but not escaped: escaping is
+//! the outputs' job. Part indices are the same in `parts`, `part_content` and
+//! `try_for_each_part_content`.
 
 use std::borrow::Cow;
 use std::fmt::Write;
