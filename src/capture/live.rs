@@ -180,7 +180,7 @@ impl PacketSource for LiveSource {
                     self.buf.extend_from_slice(p.data);
                     (
                         Timestamp::from_parts(
-                            p.header.ts.tv_sec as i64,
+                            i64::from(p.header.ts.tv_sec),
                             p.header.ts.tv_usec as u64,
                             1_000_000,
                         ),

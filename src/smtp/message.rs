@@ -4,8 +4,27 @@
 //! Input is exactly the message the server received (dot-unstuffed DATA or
 //! concatenated BDAT chunks), possibly cut short (`truncated`) when the
 //! transfer hit a gap or the retention cap.
+//!
+//! Invariants: no input panics (mail-parser calls are also behind
+//! `catch_unwind`); work is linear in the input, because the MIME parser only
+//! sees the prefix before too many or too long `boundary=` parameters and
+//! the tree walk is iterative with depth and part caps; anything left out is
+//! flagged in `parts_capped`. Values are decoded but not escaped: escaping is
+//! the outputs' job. Part indices are the same in `parts`, `part_content` and
+//! `try_for_each_part_content`.
 
+use std::borrow::Cow;
+use std::fmt::Write;
+use std::ops::ControlFlow;
+
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{
+    Addr, Encoding, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
+};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// Headers and MIME tree of one message.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -26,6 +45,11 @@ pub struct MessageSummary {
     pub parts: Vec<MimePart>,
     /// True when the input was not the whole message.
     pub truncated: bool,
+    /// True when [`MAX_MIME_DEPTH`] or [`MAX_MIME_PARTS`] left parts out.
+    pub parts_capped: bool,
+    /// True when headers were found but the MIME parser gave up, so `parts`
+    /// is empty.
+    pub mime_error: bool,
 }
 
 /// One node of the MIME tree.
@@ -43,11 +67,809 @@ pub struct MimePart {
     /// Hex SHA-256 of the decoded content (leaf parts only).
     pub sha256: Option<String>,
     pub is_attachment: bool,
+    /// The declared transfer encoding or nesting did not decode; the content
+    /// was kept as raw text.
+    pub encoding_problem: bool,
 }
 
 impl MessageSummary {
     /// Parts a mail client would offer as attachments.
     pub fn attachments(&self) -> impl Iterator<Item = &MimePart> {
         self.parts.iter().filter(|p| p.is_attachment)
+    }
+}
+
+/// Deepest MIME nesting described; deeper parts are left out and
+/// `parts_capped` is set. Sixty-four levels is far beyond any real client.
+pub const MAX_MIME_DEPTH: usize = 64;
+
+/// Most MIME parts described per message; the rest are left out and
+/// `parts_capped` is set.
+pub const MAX_MIME_PARTS: usize = 10_000;
+
+/// Most `boundary=` parameters handed to the MIME parser. mail-parser scans
+/// to the end of the input for a boundary it cannot find, so each multipart
+/// costs up to the message length: this cap keeps parsing linear.
+pub const MAX_MIME_BOUNDARIES: usize = 128;
+
+/// Longest `boundary=` value handed to the MIME parser (RFC 2046 section
+/// 5.1.1 allows 70). Matching costs up to the boundary length at every `--`.
+pub const MAX_BOUNDARY_LEN: usize = 200;
+
+impl MessageSummary {
+    /// Summarize `raw` (the message as the server received it). Never panics;
+    /// on input with no header at all the summary is empty apart from
+    /// `truncated`.
+    pub fn parse(raw: &[u8], truncated: bool) -> MessageSummary {
+        let mut summary = MessageSummary {
+            truncated,
+            ..MessageSummary::default()
+        };
+        summary.fill_headers(raw);
+
+        let (input, input_capped) = mime_input(raw);
+        summary.parts_capped = input_capped;
+        let Some(message) = parse_mime(input) else {
+            // Headers were found but the MIME parser gave up.
+            summary.mime_error = !summary.headers.is_empty();
+            return summary;
+        };
+        if let Some(root) = message.parts.first() {
+            let mut from = Vec::new();
+            for header in &root.headers {
+                let list = match header.name {
+                    HeaderName::From => &mut from,
+                    HeaderName::To => &mut summary.to,
+                    HeaderName::Cc => &mut summary.cc,
+                    _ => continue,
+                };
+                if let Some(address) = header.value.as_address() {
+                    list.extend(address.iter().map(format_addr));
+                }
+            }
+            if !from.is_empty() {
+                summary.from = Some(from.join(", "));
+            }
+            if let Some(id) = root
+                .headers
+                .iter()
+                .find(|h| h.name == HeaderName::MessageId)
+                .and_then(|h| h.value.as_text())
+            {
+                summary.message_id = Some(id.to_string());
+            }
+        }
+
+        let mut parts = Vec::new();
+        let walk_capped = walk(&message, |node| {
+            parts.push(describe(&node));
+            ControlFlow::Continue(())
+        });
+        summary.parts = parts;
+        summary.parts_capped |= walk_capped;
+        summary
+    }
+
+    /// Headers as unstructured text: every value has its RFC 2047 words
+    /// decoded and its folding removed, the way a reader sees it.
+    fn fill_headers(&mut self, raw: &[u8]) {
+        // A non-empty header map makes mail-parser use the default (here:
+        // unstructured text) for every header it has no entry for.
+        let parser = MessageParser::new()
+            .header_text(HeaderName::Subject)
+            .default_header_text();
+        let Some(message) = catch(|| parser.parse_headers(raw)) else {
+            return;
+        };
+        let Some(root) = message.parts.first() else {
+            return;
+        };
+        for header in &root.headers {
+            let value = match &header.value {
+                HeaderValue::Text(text) => text.to_string(),
+                _ => String::new(),
+            };
+            self.headers.push((header.name.as_str().to_string(), value));
+        }
+        let first = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        self.subject = first("Subject");
+        self.date = first("Date");
+        self.user_agent = first("User-Agent").or_else(|| first("X-Mailer"));
+        self.received_count = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Received"))
+            .count();
+    }
+}
+
+/// Decoded content of the `index`-th part, counted in the depth-first order of
+/// [`MessageSummary::parts`]. `None` for a multipart (it has no content of
+/// its own) or an index past the end.
+pub fn part_content(raw: &[u8], index: usize) -> Option<Vec<u8>> {
+    let mut found = None;
+    let _ = try_for_each_part_content(raw, |i, content| {
+        if i == index {
+            found = Some(content.to_vec());
+            return Err(());
+        }
+        Ok(())
+    });
+    found
+}
+
+/// Call `f` with the index (as in [`MessageSummary::parts`]) and decoded
+/// content of every part that has content of its own (all but multiparts),
+/// in one parse. Stops at the first error and returns it.
+pub fn try_for_each_part_content<E>(
+    raw: &[u8],
+    mut f: impl FnMut(usize, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let Some(message) = parse_mime(mime_input(raw).0) else {
+        return Ok(());
+    };
+    let mut index = 0;
+    let mut result = Ok(());
+    walk(&message, |node| {
+        if !matches!(node.part.body, PartType::Multipart(_)) {
+            if let Err(e) = f(index, &decoded_content(&node)) {
+                result = Err(e);
+                return ControlFlow::Break(());
+            }
+        }
+        index += 1;
+        ControlFlow::Continue(())
+    });
+    result
+}
+
+/// The text a reader would see first: the first text/plain body, or the
+/// first text/html body reduced to text.
+pub fn body_text(raw: &[u8]) -> Option<String> {
+    let message = parse_mime(mime_input(raw).0)?;
+    let text = catch(|| message.body_text(0).map(|t| t.into_owned()))?;
+    Some(text)
+}
+
+/// mail-parser is written not to panic, but it carries `debug_assert!`s and
+/// unchecked offset arithmetic on recovery paths that hostile input reaches.
+/// A panic there must cost one message summary, not the whole capture.
+fn catch<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .ok()
+        .flatten()
+}
+
+/// The prefix of `raw` the MIME parser may see, and whether it is shorter
+/// than `raw`: it ends before the first `boundary=` parameter past
+/// [`MAX_MIME_BOUNDARIES`] or longer than [`MAX_BOUNDARY_LEN`]. One pass,
+/// O(1) work per `b`.
+fn mime_input(raw: &[u8]) -> (&[u8], bool) {
+    let mut boundaries = 0;
+    for at in memchr::memchr2_iter(b'b', b'B', raw) {
+        let Some(value) = boundary_param_value(&raw[at..]) else {
+            continue;
+        };
+        boundaries += 1;
+        if boundaries > MAX_MIME_BOUNDARIES || value > MAX_BOUNDARY_LEN {
+            return (&raw[..at], true);
+        }
+    }
+    (raw, false)
+}
+
+/// If `s` starts with a `boundary` parameter (`boundary=`, or RFC 2231
+/// `boundary*=`, `boundary*0*=`), the length of its value, counted up to one
+/// past [`MAX_BOUNDARY_LEN`].
+fn boundary_param_value(s: &[u8]) -> Option<usize> {
+    const NAME: &[u8] = b"boundary";
+    if !s.get(..NAME.len())?.eq_ignore_ascii_case(NAME) {
+        return None;
+    }
+    let mut rest = &s[NAME.len()..];
+    if let Some(after_star) = rest.strip_prefix(b"*") {
+        let digits = after_star.iter().take_while(|c| c.is_ascii_digit()).count();
+        rest = &after_star[digits..];
+        rest = rest.strip_prefix(b"*").unwrap_or(rest);
+    }
+    let rest = trim_blank(rest).strip_prefix(b"=")?;
+    let rest = trim_blank(rest);
+    let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+    Some(
+        rest.iter()
+            .take(MAX_BOUNDARY_LEN + 1)
+            .take_while(|&&c| !matches!(c, b'"' | b';' | b'\r' | b'\n'))
+            .count(),
+    )
+}
+
+fn trim_blank(s: &[u8]) -> &[u8] {
+    let blanks = s.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    &s[blanks..]
+}
+
+fn parse_mime(raw: &[u8]) -> Option<Message<'_>> {
+    catch(|| MessageParser::default().parse(raw))
+}
+
+/// One part met in the walk, with the message whose `raw_message` its
+/// offsets refer to.
+struct Node<'m, 'x> {
+    depth: usize,
+    container: &'m Message<'x>,
+    part: &'m MessagePart<'x>,
+}
+
+/// Visit the MIME tree depth-first, root first, with an explicit stack (no
+/// recursion, so nesting depth cannot overflow ours). Returns true when a cap
+/// left parts out.
+fn walk<'m, 'x>(
+    message: &'m Message<'x>,
+    mut visit: impl FnMut(Node<'m, 'x>) -> ControlFlow<()>,
+) -> bool {
+    let mut capped = false;
+    let mut visited = 0usize;
+    let mut stack: Vec<(&'m Message<'x>, usize, usize)> = vec![(message, 0, 0)];
+    while let Some((container, id, depth)) = stack.pop() {
+        let Some(part) = container.parts.get(id) else {
+            continue;
+        };
+        if depth > MAX_MIME_DEPTH || visited == MAX_MIME_PARTS {
+            capped = true;
+            if visited == MAX_MIME_PARTS {
+                break;
+            }
+            continue;
+        }
+        visited += 1;
+        if visit(Node {
+            depth,
+            container,
+            part,
+        })
+        .is_break()
+        {
+            break;
+        }
+        match &part.body {
+            // Children always come after their parent in `parts`; following
+            // only forward ids makes a malformed tree unable to loop.
+            PartType::Multipart(children) => stack.extend(
+                children
+                    .iter()
+                    .rev()
+                    .map(|&c| c as usize)
+                    .filter(|&c| c > id)
+                    .map(|c| (container, c, depth + 1)),
+            ),
+            PartType::Message(nested) => stack.push((nested, 0, depth + 1)),
+            _ => {}
+        }
+    }
+    capped
+}
+
+fn describe(node: &Node<'_, '_>) -> MimePart {
+    let part = node.part;
+    let content_type = match part.content_type() {
+        Some(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        },
+        // RFC 2045 section 5.2 default (RFC 2046 section 5.1.5 inside a
+        // digest, which mail-parser has already applied).
+        None if matches!(part.body, PartType::Message(_)) => "message/rfc822".to_string(),
+        None => "text/plain".to_string(),
+    }
+    .to_ascii_lowercase();
+    let filename = part.attachment_name().map(str::to_string);
+    let is_attachment = filename.is_some()
+        || part
+            .content_disposition()
+            .is_some_and(|cd| cd.is_attachment());
+    let content = decoded_content(node);
+    // A nested message's content is described by its own parts.
+    let is_leaf = !matches!(part.body, PartType::Multipart(_) | PartType::Message(_));
+    MimePart {
+        depth: node.depth,
+        content_type,
+        transfer_encoding: part
+            .content_transfer_encoding()
+            .map(|e| e.trim().to_ascii_lowercase()),
+        filename,
+        charset: part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .map(str::to_string),
+        decoded_size: content.len() as u64,
+        sha256: is_leaf.then(|| hex_sha256(&content)),
+        is_attachment,
+        encoding_problem: part.is_encoding_problem,
+    }
+}
+
+/// The part's bytes after transfer decoding but before any charset
+/// conversion, so that a hash matches the file a client would save.
+/// mail-parser keeps text parts converted to UTF-8, so those are decoded
+/// again from the raw body.
+fn decoded_content<'m>(node: &Node<'m, '_>) -> Cow<'m, [u8]> {
+    let part = node.part;
+    match &part.body {
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Cow::Borrowed(bytes.as_ref()),
+        PartType::Text(text) | PartType::Html(text) => {
+            raw_decoded(node).unwrap_or(Cow::Borrowed(text.as_bytes()))
+        }
+        PartType::Message(nested) => {
+            raw_decoded(node).unwrap_or(Cow::Borrowed(nested.raw_message.as_ref()))
+        }
+        PartType::Multipart(_) => Cow::Borrowed(&[]),
+    }
+}
+
+fn raw_decoded<'m>(node: &Node<'m, '_>) -> Option<Cow<'m, [u8]>> {
+    let part = node.part;
+    let body = node
+        .container
+        .raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)?;
+    match part.encoding {
+        Encoding::None => Some(Cow::Borrowed(body)),
+        Encoding::Base64 => base64_decode(body).map(Cow::Owned),
+        Encoding::QuotedPrintable => quoted_printable_decode(body).map(Cow::Owned),
+    }
+}
+
+fn format_addr(addr: &Addr<'_>) -> String {
+    match (addr.name(), addr.address()) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (Some(only), None) | (None, Some(only)) => only.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn sha(bytes: &[u8]) -> String {
+        hex_sha256(bytes)
+    }
+
+    fn crlf(s: &str) -> Vec<u8> {
+        s.replace('\n', "\r\n").into_bytes()
+    }
+
+    #[test]
+    fn test_simple_text_message() {
+        let raw = crlf(
+            "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\n\
+             Received: from c by a; Mon, 1 Jan 2024 00:00:00 +0000\n\
+             From: Alice <alice@example.org>\n\
+             To: bob@example.com, \"Carol C\" <carol@example.com>\n\
+             Cc: dave@example.net\n\
+             Subject: Hello\n\
+             Date: Mon, 1 Jan 2024 00:00:00 +0000\n\
+             Message-ID: <abc@example.org>\n\
+             X-Mailer: Test 1.0\n\
+             \n\
+             Hi Bob.\n",
+        );
+        let s = MessageSummary::parse(&raw, false);
+        assert_eq!(s.from.as_deref(), Some("Alice <alice@example.org>"));
+        assert_eq!(s.to, ["bob@example.com", "Carol C <carol@example.com>"]);
+        assert_eq!(s.cc, ["dave@example.net"]);
+        assert_eq!(s.subject.as_deref(), Some("Hello"));
+        assert_eq!(s.date.as_deref(), Some("Mon, 1 Jan 2024 00:00:00 +0000"));
+        assert_eq!(s.message_id.as_deref(), Some("abc@example.org"));
+        assert_eq!(s.user_agent.as_deref(), Some("Test 1.0"));
+        assert_eq!(s.received_count, 2);
+        let names: Vec<&str> = s.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Received",
+                "Received",
+                "From",
+                "To",
+                "Cc",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "X-Mailer"
+            ]
+        );
+        assert_eq!(s.parts.len(), 1);
+        let p = &s.parts[0];
+        assert_eq!(p.content_type, "text/plain");
+        assert_eq!(p.depth, 0);
+        assert!(!p.is_attachment);
+        assert_eq!(p.sha256.as_deref(), Some(sha(b"Hi Bob.\r\n").as_str()));
+        assert!(!s.truncated && !s.parts_capped && !s.mime_error);
+        assert_eq!(body_text(&raw).as_deref(), Some("Hi Bob.\r\n"));
+    }
+
+    fn mixed_with_attachment(content: &[u8]) -> Vec<u8> {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(content);
+        let wrapped: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        crlf(&format!(
+            "From: a@example.org\n\
+             Subject: report\n\
+             MIME-Version: 1.0\n\
+             Content-Type: Multipart/Mixed; boundary=\"XYZ\"\n\
+             \n\
+             preamble\n\
+             --XYZ\n\
+             Content-Type: text/plain; charset=us-ascii\n\
+             \n\
+             See attached.\n\
+             --XYZ\n\
+             Content-Type: application/octet-stream; name=\"report.bin\"\n\
+             Content-Transfer-Encoding: BASE64\n\
+             Content-Disposition: attachment; filename=\"report.bin\"\n\
+             \n\
+             {}\n\
+             --XYZ--\n\
+             epilogue\n",
+            wrapped.join("\n")
+        ))
+    }
+
+    #[test]
+    fn test_multipart_mixed_base64_attachment_hash_and_size() {
+        let content: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let raw = mixed_with_attachment(&content);
+        let s = MessageSummary::parse(&raw, false);
+        let types: Vec<&str> = s.parts.iter().map(|p| p.content_type.as_str()).collect();
+        assert_eq!(
+            types,
+            ["multipart/mixed", "text/plain", "application/octet-stream"]
+        );
+        assert_eq!(
+            s.parts.iter().map(|p| p.depth).collect::<Vec<_>>(),
+            [0, 1, 1]
+        );
+        assert_eq!(s.parts[0].sha256, None);
+        assert_eq!(s.parts[1].charset.as_deref(), Some("us-ascii"));
+        let att = &s.parts[2];
+        assert_eq!(att.transfer_encoding.as_deref(), Some("base64"));
+        assert_eq!(att.filename.as_deref(), Some("report.bin"));
+        assert!(att.is_attachment);
+        assert_eq!(att.decoded_size, 1000);
+        let expected = format!("{:x}", Sha256::digest(&content));
+        assert_eq!(att.sha256.as_deref(), Some(expected.as_str()));
+        assert_eq!(s.attachments().count(), 1);
+        assert_eq!(part_content(&raw, 2).as_deref(), Some(&content[..]));
+        assert_eq!(
+            part_content(&raw, 1).as_deref(),
+            Some(&b"See attached."[..])
+        );
+        assert_eq!(part_content(&raw, 0), None, "a multipart has no content");
+        assert_eq!(part_content(&raw, 3), None);
+        let mut seen = Vec::new();
+        let all = try_for_each_part_content(&raw, |i, c| {
+            seen.push((i, c.len()));
+            Ok::<_, ()>(())
+        });
+        assert_eq!((all, seen), (Ok(()), vec![(1, 13), (2, 1000)]));
+        assert_eq!(body_text(&raw).as_deref(), Some("See attached."));
+    }
+
+    #[test]
+    fn test_quoted_printable_decoded_size_and_hash() {
+        let raw = crlf(
+            "Subject: qp\n\
+             Content-Type: text/plain; charset=iso-8859-1\n\
+             Content-Transfer-Encoding: quoted-printable\n\
+             \n\
+             caf=E9 cr=E8me, a soft=\n\
+             break\n",
+        );
+        let s = MessageSummary::parse(&raw, false);
+        let p = &s.parts[0];
+        assert_eq!(p.transfer_encoding.as_deref(), Some("quoted-printable"));
+        assert_eq!(p.charset.as_deref(), Some("iso-8859-1"));
+        // The hash is over the transfer-decoded Latin-1 bytes, not UTF-8.
+        let decoded = b"caf\xe9 cr\xe8me, a softbreak\r\n";
+        assert_eq!(p.decoded_size, decoded.len() as u64);
+        assert_eq!(p.sha256.as_deref(), Some(sha(decoded).as_str()));
+        assert_eq!(part_content(&raw, 0).as_deref(), Some(&decoded[..]));
+        // The message view gets the text converted to UTF-8.
+        assert_eq!(
+            body_text(&raw).as_deref(),
+            Some("café crème, a softbreak\r\n")
+        );
+    }
+
+    fn subject_of(header: &str) -> Option<String> {
+        MessageSummary::parse(&crlf(&format!("Subject: {header}\n\nx\n")), false).subject
+    }
+
+    #[test]
+    fn test_rfc2047_subjects() {
+        assert_eq!(
+            subject_of("=?UTF-8?B?R3LDvMOfZQ==?=").as_deref(),
+            Some("Grüße")
+        );
+        assert_eq!(
+            subject_of("=?utf-8?Q?Gr=C3=BC=C3=9Fe_dich?=").as_deref(),
+            Some("Grüße dich")
+        );
+        assert_eq!(
+            subject_of("=?ISO-8859-1?Q?caf=E9?=").as_deref(),
+            Some("café")
+        );
+        assert_eq!(
+            subject_of("=?iso-8859-1?B?Y2Fm6Q==?=").as_deref(),
+            Some("café")
+        );
+        assert_eq!(
+            subject_of("=?UTF-8?Q?a?=\n =?UTF-8?Q?b?= c").as_deref(),
+            Some("ab c"),
+            "adjacent encoded words join, folding is removed"
+        );
+        let headers =
+            MessageSummary::parse(&crlf("Subject: =?UTF-8?B?w6k=?=\n\nx\n"), false).headers;
+        assert_eq!(headers, [("Subject".to_string(), "é".to_string())]);
+    }
+
+    /// mail-parser decodes GB2312/GBK only with its `full_encoding` feature,
+    /// which this crate does not enable: the words are then read as UTF-8
+    /// with replacement characters. What matters here: no panic, no raw
+    /// bytes, the ASCII around it intact.
+    #[test]
+    fn test_rfc2047_gb2312_subject_without_full_encoding() {
+        // "你好" in GB2312 is C4 E3 BA C3.
+        let subject = subject_of("=?GB2312?B?xOO6ww==?= ok").unwrap();
+        assert!(
+            subject == "\u{fffd}\u{fffd}\u{fffd} ok" || subject == "你好 ok",
+            "{subject:?}"
+        );
+    }
+
+    #[test]
+    fn test_rfc2231_filename() {
+        let raw = crlf(
+            "Content-Type: multipart/mixed; boundary=b\n\
+             \n\
+             --b\n\
+             Content-Type: application/pdf\n\
+             Content-Disposition: attachment;\n \
+             filename*0*=UTF-8''%E2%82%AC%20rates;\n \
+             filename*1=\" 2024.pdf\"\n\
+             \n\
+             %PDF\n\
+             --b\n\
+             Content-Type: application/pdf; name*=iso-8859-1'fr'r%E9sum%E9.pdf\n\
+             \n\
+             %PDF\n\
+             --b--\n",
+        );
+        let s = MessageSummary::parse(&raw, false);
+        assert_eq!(s.parts[1].filename.as_deref(), Some("€ rates 2024.pdf"));
+        assert_eq!(s.parts[2].filename.as_deref(), Some("résumé.pdf"));
+        assert!(s.parts[2].is_attachment, "a named part is an attachment");
+    }
+
+    #[test]
+    fn test_nested_message_rfc822() {
+        let raw = crlf(
+            "Subject: fwd\n\
+             Content-Type: multipart/mixed; boundary=outer\n\
+             \n\
+             --outer\n\
+             Content-Type: text/plain\n\
+             \n\
+             see below\n\
+             --outer\n\
+             Content-Type: message/rfc822\n\
+             Content-Disposition: attachment\n\
+             \n\
+             Subject: inner\n\
+             Content-Type: multipart/alternative; boundary=inner\n\
+             \n\
+             --inner\n\
+             Content-Type: text/plain\n\
+             \n\
+             inner text\n\
+             --inner\n\
+             Content-Type: text/html\n\
+             \n\
+             <p>inner</p>\n\
+             --inner--\n\
+             --outer--\n",
+        );
+        let s = MessageSummary::parse(&raw, false);
+        let shape: Vec<(usize, &str)> = s
+            .parts
+            .iter()
+            .map(|p| (p.depth, p.content_type.as_str()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (0, "multipart/mixed"),
+                (1, "text/plain"),
+                (1, "message/rfc822"),
+                (2, "multipart/alternative"),
+                (3, "text/plain"),
+                (3, "text/html"),
+            ]
+        );
+        assert!(s.parts[2].is_attachment);
+        assert_eq!(s.parts[2].sha256, None, "described by its own parts");
+        assert_eq!(s.subject.as_deref(), Some("fwd"));
+        assert_eq!(part_content(&raw, 4).as_deref(), Some(&b"inner text"[..]));
+        let inner = part_content(&raw, 2).unwrap();
+        assert!(
+            inner.starts_with(b"Subject: inner\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(&inner)
+        );
+        assert_eq!(s.parts[2].decoded_size, inner.len() as u64);
+    }
+
+    #[test]
+    fn test_truncated_message_keeps_flag_and_parts() {
+        let content = vec![0x5a; 3000];
+        let full = mixed_with_attachment(&content);
+        for cut in [0, 1, 10, 40, 100, 200, 300, 500, 1000, full.len() - 10] {
+            let s = MessageSummary::parse(&full[..cut], true);
+            assert!(s.truncated);
+            for i in 0..s.parts.len() + 1 {
+                let _ = part_content(&full[..cut], i);
+            }
+            let _ = body_text(&full[..cut]);
+        }
+        let s = MessageSummary::parse(&full[..full.len() - 300], true);
+        assert_eq!(s.subject.as_deref(), Some("report"));
+        assert!(s.parts.len() >= 2, "{:?}", s.parts);
+    }
+
+    fn nested_multiparts(levels: usize) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for i in 0..levels {
+            raw.extend_from_slice(
+                format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n")
+                    .as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"Content-Type: text/plain\r\n\r\ndeep\r\n");
+        for i in (0..levels).rev() {
+            raw.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
+        }
+        raw
+    }
+
+    #[test]
+    fn test_ten_thousand_nested_multiparts_are_capped_without_stack_overflow() {
+        let raw = nested_multiparts(10_000);
+        let s = MessageSummary::parse(&raw, false);
+        assert!(s.parts_capped);
+        assert_eq!(s.parts.len(), MAX_MIME_DEPTH + 1);
+        assert!(s.parts.iter().all(|p| p.depth <= MAX_MIME_DEPTH));
+        assert_eq!(part_content(&raw, MAX_MIME_DEPTH + 1), None);
+    }
+
+    #[test]
+    fn test_nesting_past_max_depth_is_capped() {
+        let levels = MAX_MIME_DEPTH + 10;
+        assert!(
+            levels < MAX_MIME_BOUNDARIES,
+            "exercise the walk's cap, not the input cap"
+        );
+        let s = MessageSummary::parse(&nested_multiparts(levels), false);
+        assert!(s.parts_capped);
+        assert_eq!(s.parts.len(), MAX_MIME_DEPTH + 1);
+        let s = MessageSummary::parse(&nested_multiparts(MAX_MIME_DEPTH), false);
+        assert!(!s.parts_capped);
+        assert_eq!(s.parts.len(), MAX_MIME_DEPTH + 1);
+        assert_eq!(s.parts[MAX_MIME_DEPTH].content_type, "text/plain");
+    }
+
+    #[test]
+    fn test_unfound_boundaries_past_cap_are_not_parsed() {
+        // Each multipart whose boundary never comes made mail-parser scan to
+        // the end of the input: quadratic in the number of such parts.
+        let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for _ in 0..MAX_MIME_BOUNDARIES * 4 {
+            raw.extend_from_slice(
+                b"--b\r\nContent-Type: multipart/mixed; BOUNDARY = zz\r\n\r\nx\r\n",
+            );
+        }
+        let s = MessageSummary::parse(&raw, false);
+        assert!(s.parts_capped);
+        assert!(s.parts.len() <= MAX_MIME_BOUNDARIES, "{}", s.parts.len());
+    }
+
+    #[test]
+    fn test_overlong_boundary_is_not_parsed() {
+        for long in ["0".repeat(MAX_BOUNDARY_LEN + 1), "-".repeat(5000)] {
+            let raw = format!(
+                "Subject: s\r\nContent-Type: multipart/mixed; boundary*0*=\"{long}\"\r\n\r\n--{long}\r\n\r\nx\r\n"
+            );
+            let s = MessageSummary::parse(raw.as_bytes(), false);
+            assert!(s.parts_capped);
+            assert_eq!(
+                s.subject.as_deref(),
+                Some("s"),
+                "headers still come from the whole input"
+            );
+        }
+        let ok = "q".repeat(70);
+        let raw = format!(
+            "Content-Type: multipart/mixed; boundary={ok}\r\n\r\n--{ok}\r\n\r\nx\r\n--{ok}--\r\n"
+        );
+        let s = MessageSummary::parse(raw.as_bytes(), false);
+        assert!(!s.parts_capped);
+        assert_eq!(s.parts.len(), 2);
+    }
+
+    #[test]
+    fn test_boundary_param_value() {
+        assert_eq!(boundary_param_value(b"boundary=abc;"), Some(3));
+        assert_eq!(boundary_param_value(b"Boundary = \"a b\""), Some(3));
+        assert_eq!(boundary_param_value(b"boundary*1*=''12345\r\n"), Some(7));
+        assert_eq!(boundary_param_value(b"boundary line"), None);
+        assert_eq!(boundary_param_value(b"bound"), None);
+        assert_eq!(
+            boundary_param_value("boundary=".repeat(2).as_bytes()),
+            Some("boundary=".len())
+        );
+    }
+
+    #[test]
+    fn test_many_parts_are_capped() {
+        let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for _ in 0..MAX_MIME_PARTS + 10 {
+            raw.extend_from_slice(b"--b\r\n\r\nx\r\n");
+        }
+        raw.extend_from_slice(b"--b--\r\n");
+        let s = MessageSummary::parse(&raw, false);
+        assert!(s.parts_capped);
+        assert_eq!(s.parts.len(), MAX_MIME_PARTS);
+    }
+
+    #[test]
+    fn test_empty_input() {
+        let s = MessageSummary::parse(b"", true);
+        assert_eq!(
+            s,
+            MessageSummary {
+                truncated: true,
+                ..Default::default()
+            }
+        );
+        assert_eq!(part_content(b"", 0), None);
+        assert_eq!(body_text(b""), None);
+    }
+
+    #[test]
+    fn test_non_utf8_header_bytes() {
+        let raw = b"Subject: caf\xe9 \xff\xfe\r\nFrom: \xc3\x28 <x@example.org>\r\nX-Bin: \x00\x1b[31m\r\n\r\nbody \xff\r\n";
+        let s = MessageSummary::parse(raw, false);
+        let subject = s.subject.unwrap();
+        assert!(subject.starts_with("caf"), "{subject:?}");
+        assert_eq!(s.headers.len(), 3);
+        assert_eq!(s.parts.len(), 1);
+        assert_eq!(s.parts[0].decoded_size, 8);
     }
 }
