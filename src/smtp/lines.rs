@@ -275,3 +275,114 @@ impl LineFramer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames all lines from a sequence of chunks: (content, terminator, len, truncated).
+    fn frame_all(max: usize, chunks: &[&[u8]]) -> Vec<(Vec<u8>, Terminator, u64, bool)> {
+        let mut f = LineFramer::new(max);
+        let mut out = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let mut rest: &[u8] = c;
+            while !rest.is_empty() {
+                let r = f.frame(rest, Timestamp::from_nanos(i as i64), i as u64);
+                if let Some(l) = r.line {
+                    out.push((l.bytes.to_vec(), l.term, l.len, l.truncated));
+                }
+                rest = &rest[r.consumed..];
+            }
+        }
+        if let Some(l) = f.flush(Timestamp::ZERO, 0) {
+            out.push((l.bytes.to_vec(), l.term, l.len, l.truncated));
+        }
+        out
+    }
+
+    #[test]
+    fn test_crlf_lf_cr_terminators_kept() {
+        let got = frame_all(100, &[b"EHLO a\r\nMAIL x\nRCPT y\rDATA\r\n"]);
+        let terms: Vec<_> = got.iter().map(|l| (l.0.as_slice(), l.1)).collect();
+        assert_eq!(
+            terms,
+            vec![
+                (&b"EHLO a"[..], Terminator::CrLf),
+                (b"MAIL x", Terminator::Lf),
+                (b"RCPT y", Terminator::Cr),
+                (b"DATA", Terminator::CrLf),
+            ]
+        );
+    }
+
+    #[test]
+    fn test_cr_at_chunk_end_followed_by_lf_is_crlf() {
+        let got = frame_all(100, &[b"EHLO a\r", b"\nQUIT\r", b"X\r\n"]);
+        assert_eq!(got[0], (b"EHLO a".to_vec(), Terminator::CrLf, 6, false));
+        assert_eq!(got[1], (b"QUIT".to_vec(), Terminator::Cr, 4, false));
+        assert_eq!(got[2], (b"X".to_vec(), Terminator::CrLf, 1, false));
+        // A held CR at end of stream is a bare CR.
+        let got = frame_all(100, &[b"NOOP\r"]);
+        assert_eq!(got, vec![(b"NOOP".to_vec(), Terminator::Cr, 4, false)]);
+    }
+
+    #[test]
+    fn test_line_spanning_chunks_is_joined() {
+        let got = frame_all(100, &[b"MA", b"IL FR", b"OM:<a@b>", b"\r\n"]);
+        assert_eq!(
+            got,
+            vec![(b"MAIL FROM:<a@b>".to_vec(), Terminator::CrLf, 15, false)]
+        );
+    }
+
+    #[test]
+    fn test_megabyte_line_is_capped_and_counted() {
+        let big = vec![b'A'; 1 << 20];
+        let chunks: Vec<&[u8]> = big.chunks(1460).chain([&b"\r\nNOOP\r\n"[..]]).collect();
+        let mut f = LineFramer::new(64 * 1024);
+        let mut lines = Vec::new();
+        for c in &chunks {
+            let mut rest: &[u8] = c;
+            while !rest.is_empty() {
+                let r = f.frame(rest, Timestamp::ZERO, 0);
+                if let Some(l) = r.line {
+                    lines.push((l.bytes.len(), l.len, l.truncated, l.term));
+                }
+                rest = &rest[r.consumed..];
+            }
+            // The buffer never grows past the cap.
+            assert!(f.buf.capacity() <= 2 * 64 * 1024 + 1460);
+        }
+        assert_eq!(lines[0], (64 * 1024, 1 << 20, true, Terminator::CrLf));
+        assert_eq!(lines[1], (4, 4, false, Terminator::CrLf));
+        // Within one chunk too.
+        let mut one = vec![b'B'; 200];
+        one.extend_from_slice(b"\n");
+        let got = frame_all(50, &[&one]);
+        assert_eq!((got[0].0.len(), got[0].2, got[0].3), (50, 200, true));
+    }
+
+    #[test]
+    fn test_nul_and_non_utf8_pass_through() {
+        let got = frame_all(100, &[b"HELO a\x00b\xff\xfe\r\n"]);
+        assert_eq!(got[0].0, b"HELO a\x00b\xff\xfe".to_vec());
+    }
+
+    #[test]
+    fn test_unterminated_line_flushed_without_terminator() {
+        let got = frame_all(100, &[b"QUIT"]);
+        assert_eq!(got, vec![(b"QUIT".to_vec(), Terminator::None, 4, false)]);
+    }
+
+    #[test]
+    fn test_every_split_of_a_dialogue_frames_the_same() {
+        let text = b"EHLO a\r\nMAIL\nX\rY\r\n\r\nZ";
+        let whole = frame_all(100, &[text]);
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let got = frame_all(100, &[&text[..i], &text[i..j], &text[j..]]);
+                assert_eq!(got, whole, "split {i} {j}");
+            }
+        }
+    }
+}

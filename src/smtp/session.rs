@@ -1482,3 +1482,6 @@ fn mask_auth_line(line: &[u8]) -> Vec<u8> {
     }
     line.to_vec()
 }
+
+#[cfg(test)]
+mod tests;
