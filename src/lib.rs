@@ -8,6 +8,7 @@
 //! ```
 
 pub mod capture;
+pub mod model;
 pub mod net;
 pub mod smtp;
 pub mod output;

@@ -37,6 +37,7 @@ impl Brk {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NonCanonicalEod {
     /// The exact bytes, e.g. `\n.\r\n`.
+    #[serde(serialize_with = "super::event::ser_bytes")]
     pub sequence: Vec<u8>,
     /// Offset of the sequence's first byte in the raw DATA stream (after
     /// the 354, before unstuffing).

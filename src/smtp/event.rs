@@ -247,10 +247,12 @@ pub enum Anomaly {
     /// A command or reply line ended in a bare LF or bare CR.
     BareLineTerminator {
         term: Terminator,
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     /// A NUL byte inside a command or reply line.
     NulInLine {
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     /// Longer than the decoder's line cap: kept truncated.
@@ -267,15 +269,18 @@ pub enum Anomaly {
     },
     CommandSyntax {
         deviation: CommandDeviation,
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     /// Client bytes before the server greeting (RFC 5321 §4.3.1).
     Pregreet {
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     /// A command sent before the previous reply arrived, without
     /// PIPELINING advertised (RFC 2920).
     PipeliningWithoutCapability {
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     /// Client bytes sent after DATA before the server's reply (RFC 2920
@@ -283,12 +288,14 @@ pub enum Anomaly {
     DataBeforeReply {
         bytes: u64,
         accepted: bool,
+        #[serde(serialize_with = "ser_bytes")]
         evidence: Vec<u8>,
     },
     /// Client bytes after STARTTLS and before the TLS handshake (CVE-2011-0411
     /// class), or server bytes after its 220 and before TLS.
     PlaintextAfterStartTls {
         bytes: u64,
+        #[serde(serialize_with = "ser_bytes")]
         evidence: Vec<u8>,
     },
     /// Implicit-TLS port but the session started in plaintext.
@@ -304,6 +311,7 @@ pub enum Anomaly {
     },
     /// A server line that is not a reply line.
     UnparsableReply {
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     /// A reply with no request waiting for it.
@@ -330,6 +338,7 @@ pub enum Anomaly {
     DataAndBdatMixed,
     BdatAfterLast,
     BdatBadSize {
+        #[serde(serialize_with = "ser_bytes")]
         line: Vec<u8>,
     },
     BdatZeroWithoutLast,
@@ -356,4 +365,10 @@ pub const MAX_EVIDENCE: usize = 512;
 
 pub fn evidence(b: &[u8]) -> Vec<u8> {
     b[..b.len().min(MAX_EVIDENCE)].to_vec()
+}
+
+/// Wire bytes in serialized anomalies: escaped text (see
+/// [`crate::output::escape`]), never raw control characters.
+pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::output::escape::escape_bytes(b))
 }
