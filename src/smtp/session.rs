@@ -326,21 +326,19 @@ impl SessionDecoder {
     pub fn close(&mut self, reason: CloseReason, ts: Timestamp, out: &mut Vec<Event>) {
         self.core.last_ts = ts;
         let frame = self.core.last_frame;
-        // Unterminated last lines are still what was sent.
-        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
-            let d = dir.index();
-            let lines_mode = match dir {
-                Dir::ClientToServer => matches!(self.core.client_mode, ClientMode::Lines),
-                Dir::ServerToClient => self.core.server_mode == ServerMode::Lines,
-            };
-            if !lines_mode {
-                continue;
+        // Unterminated last lines are still what was sent. The server's
+        // goes first: it may answer DATA/STARTTLS and release held bytes.
+        if self.core.server_mode == ServerMode::Lines {
+            if let Some(line) = self.framers[S].flush(ts, frame) {
+                self.core.server_line(&line, out);
             }
-            if let Some(line) = self.framers[d].flush(ts, frame) {
-                match dir {
-                    Dir::ClientToServer => self.core.client_line(&line, out),
-                    Dir::ServerToClient => self.core.server_line(&line, out),
-                }
+        }
+        if let Some(replay) = self.core.replay.take() {
+            self.replay_client(replay, out);
+        }
+        if matches!(self.core.client_mode, ClientMode::Lines) {
+            if let Some(line) = self.framers[C].flush(ts, frame) {
+                self.core.client_line(&line, out);
             }
         }
         let core = &mut self.core;

@@ -860,3 +860,16 @@ fn test_line_anomalies_bare_lf_nul_overlong() {
         verb: "XYZZY".into()
     }));
 }
+
+#[test]
+fn test_unterminated_reply_at_close_releases_held_bytes() {
+    // The 554 to DATA arrives without CRLF and the connection closes: the
+    // bytes held after DATA are still decoded as the commands they were.
+    let ev = run(&[
+        (Sv, b"220 mx\r\n"),
+        (Cl, b"DATA\r\nQUIT\r\n"),
+        (Sv, b"554 no"),
+    ]);
+    assert_eq!(commands(&ev), ["DATA", "QUIT"]);
+    assert!(messages(&ev).is_empty());
+}
