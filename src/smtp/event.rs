@@ -298,6 +298,13 @@ pub enum Anomaly {
         #[serde(serialize_with = "ser_bytes")]
         evidence: Vec<u8>,
     },
+    /// Client commands pipelined after a STARTTLS that the server then
+    /// refused (RFC 3207 §4: STARTTLS must end a pipeline group).
+    PipelinedAfterStartTls {
+        bytes: u64,
+        #[serde(serialize_with = "ser_bytes")]
+        evidence: Vec<u8>,
+    },
     /// Implicit-TLS port but the session started in plaintext.
     PlaintextOnImplicitTlsPort,
     /// A multi-line reply whose lines carry different codes (§4.2.1).

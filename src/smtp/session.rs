@@ -1411,6 +1411,13 @@ impl Core {
                 if let ClientMode::Hold(HoldFor::StartTls, held) =
                     std::mem::replace(&mut self.client_mode, ClientMode::Lines)
                 {
+                    if !held.buf.is_empty() {
+                        let a = Anomaly::PipelinedAfterStartTls {
+                            bytes: held.buf.len() as u64 + held.dropped,
+                            evidence: evidence(&held.buf),
+                        };
+                        self.anomaly(ts, frame, Dir::ClientToServer, a, out);
+                    }
                     self.replay = Some(Replay { held });
                 }
             }

@@ -662,6 +662,9 @@ fn test_starttls_rejected_continues_in_plaintext() {
     ]);
     assert_eq!(commands(&ev), ["STARTTLS", "MAIL FROM:<a@b>"]);
     assert!(tls_events(&ev).0.is_empty());
+    assert!(anomalies(&ev)
+        .iter()
+        .any(|a| matches!(a, Anomaly::PipelinedAfterStartTls { bytes: 17, .. })));
 }
 
 #[test]
