@@ -11,6 +11,7 @@
 //! drive one run.
 
 pub mod capture;
+pub mod model;
 pub mod net;
 pub mod output;
 pub mod smtp;

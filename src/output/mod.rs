@@ -1,5 +1,31 @@
 //! Outputs: everything that turns the model into text for people or programs.
+//!
+//! One event stream feeds every output: the pipeline builds each
+//! [`Session`] once and hands it to every [`SessionWriter`].
 
 pub mod connections;
 pub mod eml;
 pub mod escape;
+pub mod json;
+pub mod text;
+
+use std::io;
+
+use crate::model::Session;
+
+/// What writers include. Secrets stay masked unless `show_secrets`.
+#[derive(Clone, Debug, Default)]
+pub struct OutputOptions {
+    /// Reveal passwords, tokens and SASL responses (`--show-secrets`).
+    pub show_secrets: bool,
+    /// Print message bodies instead of a one-line summary.
+    pub bodies: bool,
+    /// JSON: add the per-line `events` array.
+    pub timeline: bool,
+}
+
+/// A consumer of finished (or snapshotted) sessions.
+pub trait SessionWriter {
+    fn session(&mut self, s: &Session) -> io::Result<()>;
+    fn finish(&mut self) -> io::Result<()>;
+}

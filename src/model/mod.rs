@@ -1,0 +1,662 @@
+//! What outputs show: sessions, transactions and timelines, built
+//! incrementally from decoder events by [`SessionBuilder`].
+//!
+//! Invariants: the model holds no terminal code. Wire text is kept either
+//! as [`WireText`] (raw bytes; `Display` escapes them, JSON gets lossy
+//! UTF-8) or, in the timeline, already escaped for display. Secrets stay in
+//! [`Secret`] and are masked unless an output explicitly reveals them.
+//! Cloning a `Session` is cheap: message bytes are shared (`Arc`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use serde::{Serialize, Serializer};
+
+use crate::capture::Timestamp;
+use crate::net::{ConnId, ConnMeta, Dir};
+use crate::output::escape::escape_bytes;
+use crate::smtp::auth::{Secret, SecretKind};
+use crate::smtp::command::{Args, Command, Param, Verb};
+use crate::smtp::ehlo::Capabilities;
+use crate::smtp::event::{
+    Anomaly, AuthPhase, Counters, EndReason, Event, EventKind, MessageEvent, Request, TransferKind,
+};
+use crate::smtp::lines::Terminator;
+use crate::smtp::message::MessageSummary;
+use crate::smtp::reply::{EnhancedCode, ReplyCode};
+use crate::smtp::tls::{version_name, ClientHello};
+
+/// Bytes from the wire. `Display` is escaped (safe for terminals);
+/// serialization is lossy UTF-8 (JSON escapes control characters itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WireText(pub Vec<u8>);
+
+impl WireText {
+    pub fn from_str_lossy(s: &str) -> WireText {
+        WireText(s.as_bytes().to_vec())
+    }
+
+    pub fn lossy(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
+impl fmt::Display for WireText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&escape_bytes(&self.0))
+    }
+}
+
+impl Serialize for WireText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TlsInfo {
+    /// STARTTLS listed in the EHLO reply.
+    pub starttls_offered: bool,
+    /// The client sent STARTTLS.
+    pub starttls_command: bool,
+    /// TLS began (220 to STARTTLS, or implicit).
+    pub started: bool,
+    pub implicit: bool,
+    pub sni: Option<String>,
+    /// Versions the ClientHello offered, by name.
+    pub versions: Vec<String>,
+    #[serde(skip)]
+    pub client_hello: Option<ClientHello>,
+    /// Bytes after TLS began [client->server, server->client].
+    pub bytes: [u64; 2],
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AuthInfo {
+    /// Mechanism of the last attempt.
+    pub mechanism: String,
+    /// Every mechanism tried, in order.
+    pub mechanisms: Vec<String>,
+    pub user: Option<String>,
+    pub authzid: Option<String>,
+    /// None while the last attempt has no final reply.
+    pub success: Option<bool>,
+    pub attempts: u32,
+    pub failures: u32,
+    pub cancelled: u32,
+    /// Masked when serialized; outputs reveal only on request.
+    pub secret: Option<Secret>,
+    pub secret_kind: Option<SecretKind>,
+    pub ntlm_domain: Option<String>,
+    pub ntlm_workstation: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    pub address: WireText,
+    pub params: Vec<Param>,
+    pub code: Option<ReplyCode>,
+    /// 250/251 (RFC 5321 §4.3.2).
+    pub accepted: bool,
+    pub enhanced: Option<EnhancedCode>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Transaction {
+    pub start: Timestamp,
+    /// None when content arrived without an accepted MAIL (kept anyway).
+    pub mail_from: Option<WireText>,
+    pub mail_params: Vec<Param>,
+    pub rcpt_to: Vec<Recipient>,
+    pub transfer: Option<TransferKind>,
+    /// Dot-unstuffed DATA size or sum of BDAT chunks.
+    pub data_bytes: Option<u64>,
+    /// Final reply to the message (after `.` or BDAT LAST).
+    pub code: Option<ReplyCode>,
+    pub enhanced: Option<EnhancedCode>,
+    /// The final reply was positive.
+    pub completed: bool,
+    /// The message's end was seen without a gap.
+    pub message_complete: bool,
+    pub message_gap: bool,
+    /// Message bytes (capped), for MIME and export; shared, and dropped by
+    /// the pipeline once exported.
+    pub raw_message: Option<Arc<Vec<u8>>>,
+    pub message: Option<MessageSummary>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    Command,
+    Reply,
+    Greeting,
+    /// A SASL response line (masked).
+    AuthResponse,
+    /// A DATA/BDAT message (summary, see `txn`).
+    Message,
+    TlsStarted,
+    Gap,
+}
+
+/// One line of the dialogue as shown to people.
+#[derive(Clone, Debug)]
+pub struct TimelineEvent {
+    pub ts: Timestamp,
+    pub frame: u64,
+    pub dir: Dir,
+    pub kind: TimelineKind,
+    /// Each wire line escaped for display (secrets masked).
+    pub lines: Vec<String>,
+    /// The exact terminator of each line.
+    pub terms: Vec<Terminator>,
+    /// The unmasked text when `lines` was masked; only revealed on request.
+    pub secret: Option<Secret>,
+    /// Request sequence number (commands, SASL responses).
+    pub seq: Option<u32>,
+    /// For a reply: timeline index of the request it answers.
+    pub answers: Option<usize>,
+    /// For a request: timeline index of its (last) reply.
+    pub reply: Option<usize>,
+    pub latency_ns: Option<i64>,
+    pub pipelined: bool,
+    /// For gap markers: bytes lost.
+    pub gap_len: Option<u64>,
+    /// For message markers: index into `transactions`.
+    pub txn: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AnomalyRecord {
+    pub ts: Timestamp,
+    pub frame: u64,
+    pub dir: Dir,
+    pub anomaly: Anomaly,
+}
+
+/// Serialization is the output layer's job (`output::json`): the JSON
+/// field names are a contract kept in one place.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: ConnId,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    /// Time of the last event applied (for in-progress views).
+    pub last_ts: Timestamp,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub handshake_seen: bool,
+    pub greeting: Option<WireText>,
+    pub greeting_code: Option<ReplyCode>,
+    pub helo: Option<WireText>,
+    pub helo_verb: Option<Verb>,
+    /// EHLO keyword lines as sent.
+    pub extensions: Vec<String>,
+    pub capabilities: Capabilities,
+    pub tls: TlsInfo,
+    pub auth: Option<AuthInfo>,
+    pub transactions: Vec<Transaction>,
+    pub timeline: Vec<TimelineEvent>,
+    pub timeline_dropped: u64,
+    pub gaps: u64,
+    /// Closed, greeting seen, and no gaps: the whole dialogue is here.
+    pub complete: bool,
+    pub closed: bool,
+    pub end_reason: Option<EndReason>,
+    pub anomalies: Vec<AnomalyRecord>,
+    pub anomalies_dropped: u64,
+    pub counters: Counters,
+    /// Findings from the analysis stage, as JSON objects; outputs copy
+    /// them into `warnings`. The decoder and builder leave it empty.
+    pub warnings: Vec<serde_json::Value>,
+}
+
+/// Caps of the model.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub max_timeline: usize,
+    pub max_anomalies: usize,
+    pub max_transactions: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            max_timeline: 10_000,
+            max_anomalies: 1_000,
+            max_transactions: 1_000,
+        }
+    }
+}
+
+/// Stand-in for the MIME layer until `MessageSummary::parse` lands.
+fn summarize(raw: &[u8], truncated: bool) -> MessageSummary {
+    // replaced when message.rs parse lands
+    let _ = raw;
+    MessageSummary {
+        truncated,
+        ..Default::default()
+    }
+}
+
+/// Which timeline item a request's reply should link to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+enum ReqKey {
+    Command(u32),
+    DataEnd(u32),
+    Auth(u32),
+}
+
+/// Applies decoder events one by one; `session()` is a consistent view of
+/// a session still in progress, `finish()` the final one.
+pub struct SessionBuilder {
+    s: Session,
+    cfg: ModelConfig,
+    /// Commands waiting for their reply, by seq.
+    commands: FxHashMap<u32, Command>,
+    /// Timeline index of each request.
+    req_index: FxHashMap<ReqKey, usize>,
+    /// The transaction MAIL opened and no final reply/RSET closed yet.
+    open_txn: Option<usize>,
+    /// Seq of the last AUTH response line (its reply links to it).
+    last_auth_response: Option<usize>,
+}
+
+impl SessionBuilder {
+    pub fn new(meta: &ConnMeta) -> Self {
+        Self::with_config(meta, ModelConfig::default())
+    }
+
+    pub fn with_config(meta: &ConnMeta, cfg: ModelConfig) -> Self {
+        SessionBuilder {
+            s: Session {
+                id: meta.id,
+                start: meta.start,
+                end: None,
+                last_ts: meta.start,
+                client: meta.client,
+                server: meta.server,
+                handshake_seen: meta.handshake_seen(),
+                greeting: None,
+                greeting_code: None,
+                helo: None,
+                helo_verb: None,
+                extensions: Vec::new(),
+                capabilities: Capabilities::default(),
+                tls: TlsInfo::default(),
+                auth: None,
+                transactions: Vec::new(),
+                timeline: Vec::new(),
+                timeline_dropped: 0,
+                gaps: 0,
+                complete: false,
+                closed: false,
+                end_reason: None,
+                anomalies: Vec::new(),
+                anomalies_dropped: 0,
+                counters: Counters::default(),
+                warnings: Vec::new(),
+            },
+            cfg,
+            commands: FxHashMap::default(),
+            req_index: FxHashMap::default(),
+            open_txn: None,
+            last_auth_response: None,
+        }
+    }
+
+    /// The session as it stands (for live views).
+    pub fn session(&self) -> &Session {
+        &self.s
+    }
+
+    pub fn finish(self) -> Session {
+        self.s
+    }
+
+    pub fn apply_all(&mut self, events: impl IntoIterator<Item = Event>) {
+        for e in events {
+            self.apply(e);
+        }
+    }
+
+    fn push_timeline(&mut self, t: TimelineEvent) -> Option<usize> {
+        if self.s.timeline.len() >= self.cfg.max_timeline {
+            self.s.timeline_dropped += 1;
+            return None;
+        }
+        self.s.timeline.push(t);
+        Some(self.s.timeline.len() - 1)
+    }
+
+    fn item(ev: &Event, kind: TimelineKind) -> TimelineEvent {
+        Self::item_at((ev.ts, ev.frame, ev.dir), kind)
+    }
+
+    fn item_at((ts, frame, dir): (Timestamp, u64, Dir), kind: TimelineKind) -> TimelineEvent {
+        TimelineEvent {
+            ts,
+            frame,
+            dir,
+            kind,
+            lines: Vec::new(),
+            terms: Vec::new(),
+            secret: None,
+            seq: None,
+            answers: None,
+            reply: None,
+            latency_ns: None,
+            pipelined: false,
+            gap_len: None,
+            txn: None,
+        }
+    }
+
+    pub fn apply(&mut self, ev: Event) {
+        self.s.last_ts = self.s.last_ts.max(ev.ts);
+        let head = (ev.ts, ev.frame, ev.dir);
+        match ev.kind {
+            EventKind::Command(ref c) => {
+                let mut t = Self::item(&ev, TimelineKind::Command);
+                let mut text = escape_bytes(&c.raw.bytes);
+                if c.raw.truncated {
+                    text.push_str(&format!(" [... {} bytes]", c.raw.len));
+                }
+                t.lines.push(text);
+                t.terms.push(c.raw.term);
+                if let Args::Auth {
+                    initial_response: Some(ir),
+                    ..
+                } = &c.command.args
+                {
+                    let shown = escape_bytes(&c.raw.bytes);
+                    let revealed =
+                        shown.replace(Secret::MASK, &escape_bytes(ir.reveal().as_bytes()));
+                    t.secret = Some(Secret::new(revealed));
+                }
+                t.seq = Some(c.seq);
+                t.pipelined = c.pipelined;
+                let idx = self.push_timeline(t);
+                if let Some(i) = idx {
+                    self.req_index.insert(ReqKey::Command(c.seq), i);
+                }
+                match &c.command.args {
+                    Args::Hello { domain } if c.command.verb.is_hello() => {
+                        self.s.helo = Some(WireText::from_str_lossy(domain));
+                        self.s.helo_verb = Some(c.command.verb.clone());
+                    }
+                    _ => {}
+                }
+                if c.command.verb == Verb::StartTls {
+                    self.s.tls.starttls_command = true;
+                }
+                if matches!(c.command.verb, Verb::Mail | Verb::Rcpt | Verb::Bdat) {
+                    self.commands.insert(c.seq, c.command.clone());
+                }
+            }
+            EventKind::Reply(ref r) => {
+                let kind = if r.greeting {
+                    TimelineKind::Greeting
+                } else {
+                    TimelineKind::Reply
+                };
+                let mut t = Self::item(&ev, kind);
+                t.ts = r.first_ts;
+                t.frame = r.first_frame;
+                for l in &r.raw {
+                    t.lines.push(escape_bytes(&l.bytes));
+                    t.terms.push(l.term);
+                }
+                let key = r.answers.as_ref().map(|a| match a.request {
+                    Request::Command { .. } => ReqKey::Command(a.seq),
+                    Request::DataEnd => ReqKey::DataEnd(a.seq),
+                    Request::AuthResponse => ReqKey::Auth(a.seq),
+                });
+                let req_idx = match key {
+                    Some(ReqKey::Auth(_)) => self.last_auth_response,
+                    Some(k) => self.req_index.get(&k).copied(),
+                    None => None,
+                };
+                t.answers = req_idx;
+                t.latency_ns = r.answers.as_ref().map(|a| a.latency_ns);
+                let idx = self.push_timeline(t);
+                if let (Some(ri), Some(i)) = (req_idx, idx) {
+                    self.s.timeline[ri].reply = Some(i);
+                }
+                if r.greeting {
+                    self.s.greeting =
+                        Some(WireText(r.reply.lines.first().cloned().unwrap_or_default()));
+                    self.s.greeting_code = Some(r.reply.code);
+                }
+                if let Some(a) = &r.answers {
+                    self.on_answer(a.seq, &a.request, &r.reply, ev.ts);
+                }
+            }
+            EventKind::Auth(ref step) => {
+                let auth = self.s.auth.get_or_insert_with(AuthInfo::default);
+                let st = &step.state;
+                match &step.phase {
+                    AuthPhase::Started => {
+                        auth.attempts += 1;
+                        auth.mechanism = st.mechanism.clone();
+                        auth.mechanisms.push(st.mechanism.clone());
+                        auth.success = None;
+                    }
+                    AuthPhase::Succeeded => auth.success = Some(true),
+                    AuthPhase::Failed { .. } => {
+                        auth.failures += 1;
+                        auth.success = Some(false);
+                    }
+                    AuthPhase::Cancelled => auth.cancelled += 1,
+                    AuthPhase::Challenge | AuthPhase::Response => {}
+                }
+                if st.user.is_some() {
+                    auth.user = st.user.clone();
+                }
+                if st.authzid.is_some() {
+                    auth.authzid = st.authzid.clone();
+                }
+                if st.secret.is_some() {
+                    auth.secret = st.secret.clone();
+                    auth.secret_kind = st.secret_kind;
+                }
+                if st.ntlm_domain.is_some() {
+                    auth.ntlm_domain = st.ntlm_domain.clone();
+                    auth.ntlm_workstation = st.ntlm_workstation.clone();
+                }
+                if matches!(step.phase, AuthPhase::Response | AuthPhase::Cancelled) {
+                    let mut t = Self::item(&ev, TimelineKind::AuthResponse);
+                    let resp = step
+                        .response
+                        .as_ref()
+                        .map(|r| r.reveal())
+                        .unwrap_or_default();
+                    if resp == "*" {
+                        t.lines.push("*".into());
+                    } else {
+                        t.lines.push(Secret::MASK.into());
+                        t.secret = Some(Secret::new(escape_bytes(resp.as_bytes())));
+                    }
+                    t.terms.push(step.term.unwrap_or(Terminator::None));
+                    t.seq = Some(step.seq);
+                    self.last_auth_response = self.push_timeline(t);
+                }
+            }
+            EventKind::DataStart { .. } | EventKind::BdatChunk(_) => {}
+            EventKind::MessageComplete(m) => self.on_message(head, m, true),
+            EventKind::MessageIncomplete(m) => self.on_message(head, m, false),
+            EventKind::TlsStarted { implicit } => {
+                self.s.tls.started = true;
+                self.s.tls.implicit = implicit;
+                let t = Self::item(&ev, TimelineKind::TlsStarted);
+                self.push_timeline(t);
+            }
+            EventKind::TlsClientHello(h) => {
+                self.s.tls.sni = h.sni.clone();
+                let versions = if h.supported_versions.is_empty() {
+                    vec![h.legacy_version]
+                } else {
+                    h.supported_versions.clone()
+                };
+                self.s.tls.versions = versions.into_iter().map(version_name).collect();
+                self.s.tls.client_hello = Some(h);
+            }
+            EventKind::Gap { len, .. } => {
+                self.s.gaps += 1;
+                let mut t = Self::item(&ev, TimelineKind::Gap);
+                t.gap_len = Some(len);
+                self.push_timeline(t);
+            }
+            EventKind::Anomaly(a) => {
+                if self.s.anomalies.len() >= self.cfg.max_anomalies {
+                    self.s.anomalies_dropped += 1;
+                } else {
+                    self.s.anomalies.push(AnomalyRecord {
+                        ts: ev.ts,
+                        frame: ev.frame,
+                        dir: ev.dir,
+                        anomaly: a,
+                    });
+                }
+            }
+            EventKind::SessionEnd(end) => {
+                self.s.end = Some(ev.ts);
+                self.s.closed = true;
+                self.s.end_reason = Some(end.reason);
+                self.s.tls.bytes = end.counters.tls_bytes;
+                self.s.anomalies_dropped += end.counters.anomalies_dropped;
+                self.s.counters = end.counters;
+                self.s.complete = self.s.gaps == 0 && self.s.greeting.is_some();
+            }
+        }
+    }
+
+    /// Apply a reply to the request it answers (transactions, EHLO).
+    fn on_answer(
+        &mut self,
+        seq: u32,
+        req: &Request,
+        reply: &crate::smtp::reply::Reply,
+        ts: Timestamp,
+    ) {
+        let code = reply.code;
+        match req {
+            Request::Command {
+                verb: Verb::Ehlo | Verb::Lhlo,
+            } if code.is_positive() => {
+                let caps = Capabilities::from_lines(reply.lines.iter().map(Vec::as_slice));
+                self.s.extensions = caps.raw.clone();
+                self.s.tls.starttls_offered |= caps.starttls;
+                self.s.capabilities = caps;
+            }
+            // RFC 5321 §4.1.1.2: an accepted MAIL opens a transaction.
+            Request::Command { verb: Verb::Mail } => {
+                let cmd = self.commands.remove(&seq);
+                if code.is_positive() && self.s.transactions.len() < self.cfg.max_transactions {
+                    let (from, params) = match cmd.as_ref().map(|c| &c.args) {
+                        Some(Args::Path { address, params }) => {
+                            (Some(WireText::from_str_lossy(address)), params.clone())
+                        }
+                        _ => (None, Vec::new()),
+                    };
+                    self.s.transactions.push(Transaction {
+                        start: ts,
+                        mail_from: from,
+                        mail_params: params,
+                        ..Transaction::default()
+                    });
+                    self.open_txn = Some(self.s.transactions.len() - 1);
+                }
+            }
+            Request::Command { verb: Verb::Rcpt } => {
+                let cmd = self.commands.remove(&seq);
+                if let (
+                    Some(i),
+                    Some(Command {
+                        args: Args::Path { address, params },
+                        ..
+                    }),
+                ) = (self.open_txn, cmd)
+                {
+                    self.s.transactions[i].rcpt_to.push(Recipient {
+                        address: WireText::from_str_lossy(&address),
+                        params,
+                        code: Some(code),
+                        accepted: matches!(code.0, 250 | 251),
+                        enhanced: reply.enhanced,
+                    });
+                }
+            }
+            Request::Command { verb: Verb::Rset } if code.is_positive() => self.open_txn = None,
+            Request::Command {
+                verb: Verb::Helo | Verb::Ehlo | Verb::Lhlo,
+            } if code.is_positive() => self.open_txn = None,
+            // The final reply ends the transaction either way (§4.1.1.4).
+            Request::DataEnd => self.final_reply(reply),
+            Request::Command { verb: Verb::Bdat } => {
+                let last = matches!(
+                    self.commands.remove(&seq),
+                    Some(Command {
+                        args: Args::Bdat { last: true, .. },
+                        ..
+                    })
+                );
+                if last {
+                    self.final_reply(reply);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn final_reply(&mut self, reply: &crate::smtp::reply::Reply) {
+        let idx = self.open_txn.take().or_else(|| {
+            // The message event may have created an orphan transaction.
+            self.s
+                .transactions
+                .last()
+                .filter(|t| t.code.is_none() && t.data_bytes.is_some())
+                .map(|_| self.s.transactions.len() - 1)
+        });
+        if let Some(i) = idx {
+            let t = &mut self.s.transactions[i];
+            t.code = Some(reply.code);
+            t.enhanced = reply.enhanced;
+            t.completed = reply.code.is_positive();
+        }
+    }
+
+    fn on_message(&mut self, head: (Timestamp, u64, Dir), m: MessageEvent, complete: bool) {
+        let idx = match self.open_txn {
+            Some(i) => Some(i),
+            None if self.s.transactions.len() < self.cfg.max_transactions => {
+                self.s.transactions.push(Transaction {
+                    start: head.0,
+                    ..Transaction::default()
+                });
+                let i = self.s.transactions.len() - 1;
+                self.open_txn = Some(i);
+                Some(i)
+            }
+            None => None,
+        };
+        let mut t = Self::item_at(head, TimelineKind::Message);
+        t.txn = idx;
+        t.seq = Some(m.seq);
+        let ti = self.push_timeline(t);
+        if let Some(ti) = ti {
+            self.req_index.insert(ReqKey::DataEnd(m.seq), ti);
+        }
+        let Some(i) = idx else { return };
+        let summary = summarize(&m.raw, m.truncated);
+        let tx = &mut self.s.transactions[i];
+        tx.transfer = Some(m.kind);
+        tx.data_bytes = Some(m.size);
+        tx.message_complete = complete;
+        tx.message_gap = m.gap;
+        tx.message = Some(summary);
+        tx.raw_message = Some(Arc::new(m.raw));
+    }
+}

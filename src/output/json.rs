@@ -1,0 +1,200 @@
+//! JSON Lines: one object per session.
+//!
+//! The field names below are a contract with consumers: fields may be
+//! added, never renamed. Times are RFC 3339 UTC with microseconds. Wire
+//! strings are lossy UTF-8 (serde_json escapes control characters), so
+//! every line is valid JSON whatever bytes came in. Secrets appear only
+//! with `show_secrets`.
+
+use std::io::{self, Write};
+
+use serde_json::{json, Map, Value};
+
+use super::{OutputOptions, SessionWriter};
+use crate::capture::Timestamp;
+use crate::model::{Session, TimelineEvent, TimelineKind, Transaction};
+use crate::net::Dir;
+
+fn time(t: Timestamp) -> Value {
+    Value::String(t.rfc3339().to_string())
+}
+
+fn dir_str(d: Dir) -> &'static str {
+    match d {
+        Dir::ClientToServer => "c2s",
+        Dir::ServerToClient => "s2c",
+    }
+}
+
+/// The JSON object for one session.
+pub fn session_json(s: &Session, opts: &OutputOptions) -> Value {
+    let mut auth = Value::Null;
+    if let Some(a) = &s.auth {
+        let mut m = json!({
+            "mechanism": a.mechanism,
+            "user": a.user,
+            "success": a.success.unwrap_or(false),
+            "attempts": a.attempts,
+            "failures": a.failures,
+            "authzid": a.authzid,
+            "mechanisms": a.mechanisms,
+            "cancelled": a.cancelled,
+            "secret_kind": a.secret_kind,
+            "secret": a.secret.as_ref().map(|x| if opts.show_secrets { x.reveal().to_string() } else { x.to_string() }),
+        });
+        if let (Some(d), Value::Object(o)) = (&a.ntlm_domain, &mut m) {
+            o.insert("ntlm_domain".into(), json!(d));
+            o.insert("ntlm_workstation".into(), json!(a.ntlm_workstation));
+        }
+        auth = m;
+    }
+    let mut obj = json!({
+        "type": "session",
+        "id": s.id.0,
+        "start": time(s.start),
+        "end": s.end.map(time),
+        "client": {"ip": s.client.ip().to_string(), "port": s.client.port()},
+        "server": {"ip": s.server.ip().to_string(), "port": s.server.port()},
+        "greeting": s.greeting,
+        "greeting_code": s.greeting_code,
+        "helo": s.helo,
+        "extensions": s.extensions,
+        "tls": {
+            "starttls_offered": s.tls.starttls_offered,
+            "starttls_command": s.tls.starttls_command,
+            "started": s.tls.started,
+            "implicit": s.tls.implicit,
+            "sni": s.tls.sni,
+            "versions": s.tls.versions,
+            "bytes_c2s": s.tls.bytes[0],
+            "bytes_s2c": s.tls.bytes[1],
+        },
+        "auth": auth,
+        "transactions": s.transactions.iter().map(transaction_json).collect::<Vec<_>>(),
+        "warnings": s.warnings,
+        "gaps": s.gaps,
+        "complete": s.complete,
+        "end_reason": s.end_reason.map(|r| r.as_str()),
+        "anomalies": s.anomalies.iter().map(|a| {
+            let mut v = serde_json::to_value(&a.anomaly).unwrap_or(Value::Null);
+            if let Value::Object(o) = &mut v {
+                o.insert("ts".into(), time(a.ts));
+                o.insert("frame".into(), json!(a.frame));
+                o.insert("dir".into(), json!(dir_str(a.dir)));
+            }
+            v
+        }).collect::<Vec<_>>(),
+        "anomalies_dropped": s.anomalies_dropped,
+        "counters": s.counters,
+    });
+    if opts.timeline {
+        if let Value::Object(o) = &mut obj {
+            let events: Vec<Value> = s.timeline.iter().map(|t| event_json(s, t, opts)).collect();
+            o.insert("events".into(), Value::Array(events));
+            o.insert("events_dropped".into(), json!(s.timeline_dropped));
+        }
+    }
+    obj
+}
+
+fn transaction_json(t: &Transaction) -> Value {
+    let message = t.message.as_ref().map(|m| {
+        json!({
+            "subject": m.subject,
+            "from": m.from,
+            "to": m.to,
+            "message_id": m.message_id,
+            "attachments": m.attachments().map(|p| json!({
+                "filename": p.filename,
+                "content_type": p.content_type,
+                "size": p.decoded_size,
+                "sha256": p.sha256,
+            })).collect::<Vec<_>>(),
+            "truncated": m.truncated,
+        })
+    });
+    json!({
+        "mail_from": t.mail_from,
+        "mail_params": t.mail_params,
+        "rcpt_to": t.rcpt_to.iter().map(|r| json!({
+            "address": r.address,
+            "code": r.code,
+            "accepted": r.accepted,
+            "enhanced": r.enhanced.map(|e| e.to_string()),
+        })).collect::<Vec<_>>(),
+        "transfer": t.transfer,
+        "data_bytes": t.data_bytes,
+        "code": t.code,
+        "enhanced": t.enhanced.map(|e| e.to_string()),
+        "completed": t.completed,
+        "message_complete": t.message_complete,
+        "message": message,
+    })
+}
+
+fn event_json(s: &Session, t: &TimelineEvent, opts: &OutputOptions) -> Value {
+    let lines: Vec<String> = match (&t.secret, opts.show_secrets) {
+        (Some(sec), true) => vec![sec.reveal().to_string()],
+        _ => t.lines.clone(),
+    };
+    let mut m = Map::new();
+    m.insert("ts".into(), time(t.ts));
+    m.insert("offset_us".into(), json!(t.ts.since(s.start) / 1000));
+    m.insert("frame".into(), json!(t.frame));
+    m.insert("dir".into(), json!(dir_str(t.dir)));
+    m.insert(
+        "kind".into(),
+        serde_json::to_value(t.kind).unwrap_or(Value::Null),
+    );
+    m.insert("lines".into(), json!(lines));
+    m.insert("terms".into(), json!(t.terms));
+    if let Some(x) = t.seq {
+        m.insert("seq".into(), json!(x));
+    }
+    if let Some(x) = t.answers {
+        m.insert("answers".into(), json!(x));
+    }
+    if let Some(x) = t.latency_ns {
+        m.insert("latency_us".into(), json!(x / 1000));
+    }
+    if t.pipelined {
+        m.insert("pipelined".into(), json!(true));
+    }
+    if let Some(x) = t.gap_len {
+        m.insert("gap_len".into(), json!(x));
+    }
+    if t.kind == TimelineKind::Message {
+        if let Some(tx) = t.txn.and_then(|i| s.transactions.get(i)) {
+            m.insert("data_bytes".into(), json!(tx.data_bytes));
+        }
+    }
+    Value::Object(m)
+}
+
+/// Writes one JSON object per line.
+pub struct JsonWriter<W: Write> {
+    out: W,
+    opts: OutputOptions,
+}
+
+impl<W: Write> JsonWriter<W> {
+    pub fn new(out: W, opts: OutputOptions) -> Self {
+        JsonWriter { out, opts }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> SessionWriter for JsonWriter<W> {
+    fn session(&mut self, s: &Session) -> io::Result<()> {
+        let v = session_json(s, &self.opts);
+        serde_json::to_writer(&mut self.out, &v)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

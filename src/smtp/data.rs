@@ -1,0 +1,448 @@
+//! DATA content (RFC 5321 §4.1.1.4, §4.5.2): end-of-data detection,
+//! dot-unstuffing, and the non-canonical end-of-data-like sequences that
+//! SMTP smuggling relies on.
+//!
+//! Two automata run over the same raw bytes:
+//! - the strict one ends the message only at `<CRLF>.<CRLF>` and removes
+//!   the stuffed dot at the start of a line (a line starts after CRLF);
+//! - the lenient one matches `(\r\n|\n|\r)(\0)?\.(\r\n|\n|\r)` and reports
+//!   every match other than the canonical sequence, with its offset.
+//!
+//! Both are byte-at-a-time state machines so that a terminator split across
+//! chunks at any position is handled; runs of ordinary bytes are copied in
+//! bulk. The kept message is capped; its full size is always counted.
+
+use serde::Serialize;
+
+/// A line-break variant in a non-canonical end-of-data sequence.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Brk {
+    CrLf,
+    Lf,
+    Cr,
+}
+
+impl Brk {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Brk::CrLf => b"\r\n",
+            Brk::Lf => b"\n",
+            Brk::Cr => b"\r",
+        }
+    }
+}
+
+/// A non-canonical end-of-data-like sequence found inside DATA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NonCanonicalEod {
+    /// The exact bytes, e.g. `\n.\r\n`.
+    #[serde(serialize_with = "super::event::ser_bytes")]
+    pub sequence: Vec<u8>,
+    /// Offset of the sequence's first byte in the raw DATA stream (after
+    /// the 354, before unstuffing).
+    pub raw_offset: u64,
+    /// Offset in the unstuffed message where the sequence begins.
+    pub message_offset: u64,
+}
+
+/// Strict-automaton state.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Strict {
+    /// After CRLF or at the start of content.
+    LineStart,
+    Mid,
+    /// After a CR that may start a CRLF.
+    Cr,
+    /// After a dot at line start.
+    Dot,
+    /// After `.` `\r` at line start: LF completes the terminator.
+    DotCr,
+}
+
+/// Lenient-detector state.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Lenient {
+    Idle,
+    /// Saw a break (CR may still grow into CRLF).
+    Break(Brk),
+    Nul(Brk),
+    Dot(Brk, bool),
+    /// Dot then CR: LF would make the closing break CRLF.
+    DotCr(Brk, bool),
+}
+
+/// What the DATA content looked like; filled while decoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DataStats {
+    pub bare_cr: u64,
+    pub bare_lf: u64,
+    pub nul: u64,
+    /// Raw bytes consumed including the terminator.
+    pub raw_bytes: u64,
+    /// Lines (by CRLF) longer than 1000 octets including CRLF
+    /// (RFC 5321 §4.5.3.1.6).
+    pub long_lines: u64,
+    pub non_canonical: Vec<NonCanonicalEod>,
+    /// Non-canonical sequences beyond the cap, counted.
+    pub non_canonical_dropped: u64,
+}
+
+/// Cap on recorded non-canonical sequences per message.
+const MAX_NON_CANONICAL: usize = 64;
+
+/// Decoder for one DATA transfer.
+#[derive(Debug)]
+pub struct DataDecoder {
+    strict: Strict,
+    lenient: Lenient,
+    lenient_start_raw: u64,
+    lenient_start_msg: u64,
+    /// Unstuffed message kept, at most `cap` bytes.
+    pub message: Vec<u8>,
+    cap: usize,
+    /// Unstuffed message size, counted beyond the cap.
+    pub size: u64,
+    pub stats: DataStats,
+    line_len: u64,
+    done: bool,
+    /// Seq of the DATA command (set by the session).
+    pub seq: u32,
+    /// Bytes of this transfer were lost in a gap.
+    pub gap: bool,
+}
+
+impl DataDecoder {
+    pub fn new(cap: usize) -> Self {
+        DataDecoder {
+            strict: Strict::LineStart,
+            // Content starts as if just after a CRLF (the DATA line's).
+            lenient: Lenient::Break(Brk::CrLf),
+            lenient_start_raw: 0,
+            lenient_start_msg: 0,
+            message: Vec::new(),
+            cap,
+            size: 0,
+            stats: DataStats::default(),
+            line_len: 0,
+            done: false,
+            seq: 0,
+            gap: false,
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    pub fn truncated(&self) -> bool {
+        self.size > self.message.len() as u64
+    }
+
+    /// Consume bytes up to and including the end-of-data terminator.
+    /// Returns how many bytes of `input` belong to DATA.
+    pub fn feed(&mut self, input: &[u8]) -> usize {
+        let mut i = 0;
+        while i < input.len() && !self.done {
+            if self.strict == Strict::Mid && self.lenient == Lenient::Idle {
+                // Fast path: copy ordinary bytes in bulk up to the next
+                // byte that can matter to either automaton.
+                let run = memchr::memchr3(b'\r', b'\n', 0, &input[i..]).unwrap_or(input.len() - i);
+                if run > 0 {
+                    self.emit_run(&input[i..i + run]);
+                    self.stats.raw_bytes += run as u64;
+                    i += run;
+                    continue;
+                }
+            }
+            let b = input[i];
+            self.lenient_step(b);
+            self.strict_step(b);
+            self.stats.raw_bytes += 1;
+            i += 1;
+        }
+        i
+    }
+
+    fn emit_run(&mut self, run: &[u8]) {
+        self.line_len += run.len() as u64;
+        let room = self.cap.saturating_sub(self.message.len());
+        self.message.extend_from_slice(&run[..room.min(run.len())]);
+        self.size += run.len() as u64;
+    }
+
+    fn emit(&mut self, b: u8) {
+        if b == 0 {
+            self.stats.nul += 1;
+        }
+        self.line_len += 1;
+        if self.message.len() < self.cap {
+            self.message.push(b);
+        }
+        self.size += 1;
+    }
+
+    fn end_line(&mut self) {
+        // line_len counts the CRLF already emitted.
+        if self.line_len > 1000 {
+            self.stats.long_lines += 1;
+        }
+        self.line_len = 0;
+    }
+
+    /// RFC 5321 §4.5.2: strict end of data and dot-unstuffing.
+    fn strict_step(&mut self, b: u8) {
+        self.strict = match (self.strict, b) {
+            (Strict::LineStart, b'.') => Strict::Dot,
+            (Strict::Dot, b'\r') => Strict::DotCr,
+            (Strict::DotCr, b'\n') => {
+                self.done = true;
+                Strict::LineStart
+            }
+            (Strict::DotCr, _) => {
+                // `.` `\r` X: the dot was stuffing; the CR is content.
+                self.emit(b'\r');
+                return self.after_cr(b);
+            }
+            // Any other byte after a line-start dot: the dot is removed.
+            (Strict::Dot, _) | (Strict::LineStart, _) | (Strict::Mid, _) => self.plain(b),
+            (Strict::Cr, _) => return self.after_cr(b),
+        };
+    }
+
+    fn after_cr(&mut self, b: u8) {
+        if b == b'\n' {
+            self.emit(b);
+            self.end_line();
+            self.strict = Strict::LineStart;
+        } else {
+            self.stats.bare_cr += 1;
+            self.strict = self.plain(b);
+        }
+    }
+
+    fn plain(&mut self, b: u8) -> Strict {
+        self.emit(b);
+        match b {
+            b'\r' => Strict::Cr,
+            b'\n' => {
+                self.stats.bare_lf += 1;
+                Strict::Mid
+            }
+            _ => Strict::Mid,
+        }
+    }
+
+    /// Lenient end-of-data detector (smuggling evidence).
+    fn lenient_step(&mut self, b: u8) {
+        let raw = self.stats.raw_bytes;
+        let msg = self.size;
+        let start = |s: &mut Self, brk: Brk| {
+            s.lenient_start_raw = raw;
+            s.lenient_start_msg = msg;
+            Lenient::Break(brk)
+        };
+        self.lenient = match (self.lenient, b) {
+            (Lenient::Break(Brk::Cr), b'\n') => Lenient::Break(Brk::CrLf),
+            (Lenient::Break(k), 0) => Lenient::Nul(k),
+            (Lenient::Break(k), b'.') => Lenient::Dot(k, false),
+            (Lenient::Nul(k), b'.') => Lenient::Dot(k, true),
+            (Lenient::Dot(k, n), b'\r') => Lenient::DotCr(k, n),
+            (Lenient::Dot(k, n), b'\n') => {
+                self.found(k, n, Brk::Lf);
+                start(self, Brk::Lf)
+            }
+            (Lenient::DotCr(k, n), b'\n') => {
+                self.found(k, n, Brk::CrLf);
+                // The closing CRLF may open the next sequence; its first
+                // byte was the CR one step back.
+                self.lenient_start_raw = raw.saturating_sub(1);
+                self.lenient_start_msg = msg;
+                Lenient::Break(Brk::CrLf)
+            }
+            (Lenient::DotCr(k, n), _) => {
+                self.found(k, n, Brk::Cr);
+                self.lenient_start_raw = raw.saturating_sub(1);
+                self.lenient_start_msg = msg;
+                // The CR was a break of its own; re-run this byte after it.
+                self.lenient = Lenient::Break(Brk::Cr);
+                return self.lenient_step(b);
+            }
+            (_, b'\r') => start(self, Brk::Cr),
+            (_, b'\n') => start(self, Brk::Lf),
+            _ => Lenient::Idle,
+        };
+    }
+
+    fn found(&mut self, open: Brk, nul: bool, close: Brk) {
+        if open == Brk::CrLf && !nul && close == Brk::CrLf {
+            return; // canonical: the strict automaton ends DATA here
+        }
+        if self.stats.non_canonical.len() >= MAX_NON_CANONICAL {
+            self.stats.non_canonical_dropped += 1;
+            return;
+        }
+        let mut sequence = open.bytes().to_vec();
+        if nul {
+            sequence.push(0);
+        }
+        sequence.push(b'.');
+        sequence.extend_from_slice(close.bytes());
+        self.stats.non_canonical.push(NonCanonicalEod {
+            sequence,
+            raw_offset: self.lenient_start_raw,
+            message_offset: self.lenient_start_msg,
+        });
+    }
+}
+
+/// Dot-stuff a message for sending (RFC 5321 §4.5.2), used by tests and
+/// the synthetic generator: a dot at line start is doubled.
+pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 16);
+    let mut line_start = true;
+    for &b in message {
+        if line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        line_start = b == b'\n' && out.len() >= 2 && out[out.len() - 2] == b'\r';
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: &[&[u8]]) -> (DataDecoder, usize) {
+        let mut d = DataDecoder::new(1 << 20);
+        let mut used = 0;
+        for c in chunks {
+            used += d.feed(c);
+        }
+        (d, used)
+    }
+
+    #[test]
+    fn test_dot_unstuffing_and_terminator() {
+        let (d, used) = run(&[b"Subject: x\r\n\r\n..leading dot\r\n.\r\n.\r\nafter"]);
+        assert!(d.is_done());
+        assert_eq!(d.message, b"Subject: x\r\n\r\n.leading dot\r\n");
+        // ".\r\n" right after the previous terminator line: first one ends.
+        assert_eq!(used, b"Subject: x\r\n\r\n..leading dot\r\n.\r\n".len());
+        assert!(d.stats.non_canonical.is_empty());
+    }
+
+    #[test]
+    fn test_empty_message() {
+        let (d, used) = run(&[b".\r\nQUIT\r\n"]);
+        assert!(d.is_done());
+        assert_eq!(used, 3);
+        assert!(d.message.is_empty());
+    }
+
+    #[test]
+    fn test_terminator_split_at_every_position() {
+        let body = b"line1\r\n..dots\r\nend\r\n.\r\nRSET\r\n";
+        let eod = body.windows(5).position(|w| w == b"\r\n.\r\n").unwrap() + 5;
+        for a in 0..=body.len() {
+            for b in a..=body.len() {
+                let mut d = DataDecoder::new(1024);
+                let mut used = 0;
+                for part in [&body[..a], &body[a..b], &body[b..]] {
+                    if !d.is_done() {
+                        used += d.feed(part);
+                    }
+                }
+                assert!(d.is_done(), "split {a},{b}");
+                assert_eq!(used, eod, "split {a},{b}");
+                assert_eq!(d.message, b"line1\r\n.dots\r\nend\r\n", "split {a},{b}");
+            }
+        }
+    }
+
+    #[test]
+    fn test_non_canonical_sequences_detected_not_ending_data() {
+        let cases: &[&[u8]] = &[
+            b"\n.\n",
+            b"\n.\r\n",
+            b"\r.\n",
+            b"\r.\r",
+            b"\n.\r",
+            b"\r.\r\n",
+            b"\r\n.\n",
+            b"\r\n.\r",
+            b"\r\n\x00.\r\n",
+        ];
+        for seq in cases {
+            let mut msg = b"Subject: a\r\n\r\nbody".to_vec();
+            msg.extend_from_slice(seq);
+            msg.extend_from_slice(b"mail FROM:<x@y>\r\n.\r\n");
+            let (d, used) = run(&[&msg]);
+            assert!(d.is_done());
+            assert_eq!(used, msg.len(), "{seq:?}");
+            assert_eq!(
+                d.stats.non_canonical.len(),
+                1,
+                "{:?}: {:?}",
+                seq,
+                d.stats.non_canonical
+            );
+            let nc = &d.stats.non_canonical[0];
+            assert_eq!(nc.sequence, seq.to_vec());
+            assert_eq!(nc.raw_offset, 18);
+        }
+    }
+
+    #[test]
+    fn test_double_cr_variants_are_flagged() {
+        let (d, _) = run(&[b"a\r\n.\r\r\nb\r\r\n.\r\r\nc\r\n.\r\n"]);
+        let seqs: Vec<_> = d
+            .stats
+            .non_canonical
+            .iter()
+            .map(|n| n.sequence.clone())
+            .collect();
+        assert_eq!(seqs, vec![b"\r\n.\r".to_vec(), b"\r\n.\r".to_vec()]);
+        assert!(d.stats.bare_cr >= 2);
+    }
+
+    #[test]
+    fn test_counts_bare_cr_lf_nul() {
+        let (d, _) = run(&[b"a\rb\nc\x00d\r\n.\r\n"]);
+        assert_eq!(d.stats.bare_cr, 1);
+        assert_eq!(d.stats.bare_lf, 1);
+        assert_eq!(d.stats.nul, 1);
+        assert_eq!(d.message, b"a\rb\nc\x00d\r\n");
+    }
+
+    #[test]
+    fn test_dot_cr_not_lf_is_stuffed_content() {
+        let (d, _) = run(&[b"x\r\n.\rY\r\n.\r\n"]);
+        assert_eq!(d.message, b"x\r\n\rY\r\n");
+        assert_eq!(d.stats.bare_cr, 1);
+    }
+
+    #[test]
+    fn test_cap_counts_full_size() {
+        let mut d = DataDecoder::new(10);
+        let mut msg = vec![b'a'; 100];
+        msg.extend_from_slice(b"\r\n.\r\n");
+        d.feed(&msg);
+        assert!(d.is_done());
+        assert_eq!(d.message.len(), 10);
+        assert_eq!(d.size, 102);
+        assert!(d.truncated());
+    }
+
+    #[test]
+    fn test_dot_stuff_roundtrip() {
+        let msg = b".a\r\nb\r\n.\r\n..c\r\n";
+        let mut stuffed = dot_stuff(msg);
+        stuffed.extend_from_slice(b".\r\n");
+        let (d, _) = run(&[&stuffed]);
+        assert!(d.is_done());
+        assert_eq!(d.message, msg);
+    }
+}
