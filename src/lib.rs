@@ -7,8 +7,8 @@
 //!         -> analysis (findings) -> model -> output (text, JSON Lines, .eml) / tui
 //! ```
 //!
-//! `cli` and `run` sit above the pipeline: they parse the command line and
-//! drive one run.
+//! `pipeline` joins the stages (net events to finished sessions); `cli` and
+//! `run` parse the command line and drive one run.
 
 pub mod capture;
 pub mod model;
@@ -17,4 +17,5 @@ pub mod output;
 pub mod smtp;
 
 pub mod cli;
+pub mod pipeline;
 pub mod run;

@@ -8,15 +8,18 @@ use anyhow::{Context, Result};
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::PacketSource;
 use crate::cli::{Args, Format, EXIT_BAD_INPUT, EXIT_OK};
+use crate::model::Session;
 use crate::net::flow::{FlowConfig, FlowTable};
 use crate::net::ip::IpConfig;
 use crate::net::reassembly::ReassemblyConfig;
 use crate::net::{NetStats, StreamSink};
 use crate::output::connections::ConnectionLister;
-
-/// Ports that are SMTP by default: SMTP, submissions (implicit TLS),
-/// submission, the common alternative, and LMTP.
-pub const SMTP_PORTS: [u16; 5] = [25, 465, 587, 2525, 24];
+use crate::output::eml::Exporter;
+use crate::output::json::JsonWriter;
+use crate::output::text::TextWriter;
+use crate::output::{OutputOptions, SessionWriter};
+use crate::pipeline::{PipelineConfig, SmtpPipeline};
+use crate::smtp::detect::DEFAULT_SMTP_PORTS;
 
 /// An error the user can fix by giving other input; exits with status 2.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +27,7 @@ pub const SMTP_PORTS: [u16; 5] = [25, 465, 587, 2525, 24];
 pub struct BadInput(pub String);
 
 pub fn flow_config(args: &Args) -> FlowConfig {
-    let mut server_ports: Vec<u16> = SMTP_PORTS.to_vec();
+    let mut server_ports: Vec<u16> = DEFAULT_SMTP_PORTS.to_vec();
     server_ports.extend(&args.ports);
     FlowConfig {
         max_flows: args.max_flows.max(1),
@@ -94,18 +97,111 @@ pub fn run(args: &Args) -> Result<i32> {
     if args.filter.is_some() || args.write.is_some() {
         return Err(BadInput("-f and -w apply to live capture (-i IFACE) only".into()).into());
     }
-    let format = args.format.unwrap_or(Format::Connections);
+    let format = args.format.unwrap_or(Format::Text);
     let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let mut lister = ConnectionLister::new(out);
-    let outcome = read_files(&args.files, flow_config(args), &mut lister);
-    finish_output(lister)?;
+    let outcome = if format == Format::Connections {
+        let mut lister = ConnectionLister::new(out);
+        let outcome = read_files(&args.files, flow_config(args), &mut lister);
+        finish_lister(lister)?;
+        outcome
+    } else {
+        let mut sessions = SessionOutput::new(args, format, out)?;
+        let mut pipeline = SmtpPipeline::new(pipeline_config(args), |s| sessions.session(s));
+        let outcome = read_files(&args.files, flow_config(args), &mut pipeline);
+        drop(pipeline);
+        sessions.finish()?;
+        outcome
+    };
     if args.stats || (format == Format::Connections && outcome.stats.packets > 0) {
         eprint!("{}", outcome.stats);
     }
     report_errors(&outcome.errors)
 }
 
-fn finish_output<W: Write>(mut lister: ConnectionLister<W>) -> Result<()> {
+pub fn pipeline_config(args: &Args) -> PipelineConfig {
+    PipelineConfig {
+        extra_ports: args.ports.clone(),
+        only_ports: args.only_ports,
+        ..PipelineConfig::default()
+    }
+}
+
+/// Where finished sessions go: export, then the text or JSON writer.
+pub struct SessionOutput<'w> {
+    writer: Box<dyn SessionWriter + 'w>,
+    exporter: Option<Exporter>,
+    /// First failure; later sessions are dropped once output failed.
+    error: Option<anyhow::Error>,
+    pub sessions: u64,
+}
+
+impl<'w> SessionOutput<'w> {
+    pub fn new<W: Write + 'w>(args: &Args, format: Format, out: W) -> Result<Self> {
+        let opts = OutputOptions {
+            show_secrets: args.show_secrets,
+            bodies: args.bodies,
+            timeline: args.timeline,
+        };
+        let writer: Box<dyn SessionWriter + 'w> = match format {
+            Format::Json => Box::new(JsonWriter::new(out, opts)),
+            _ => Box::new(TextWriter::new(out, opts)),
+        };
+        let exporter = match &args.export {
+            Some(dir) => Some(
+                Exporter::new(dir, args.attachments)
+                    .map_err(|e| BadInput(format!("--export {}: {e:#}", dir.display())))?,
+            ),
+            None => None,
+        };
+        Ok(SessionOutput {
+            writer,
+            exporter,
+            error: None,
+            sessions: 0,
+        })
+    }
+
+    pub fn session(&mut self, mut s: Session) {
+        if self.error.is_some() {
+            return;
+        }
+        self.sessions += 1;
+        if let Some(exporter) = &mut self.exporter {
+            for (i, tx) in s.transactions.iter_mut().enumerate() {
+                // The raw bytes are needed only until they are on disk.
+                if let (Some(raw), Some(summary)) = (tx.raw_message.take(), &tx.message) {
+                    if let Err(e) = exporter.export_message(s.id.0, i, &raw, summary) {
+                        self.error = Some(anyhow::Error::new(e).context(format!(
+                            "exporting messages to {}",
+                            exporter.dir().display()
+                        )));
+                        return;
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.writer.session(&s) {
+            self.error = Some(anyhow::Error::new(e).context("writing the output"));
+        }
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.writer.finish().context("writing the output")?;
+        if let Some(exporter) = &self.exporter {
+            let (messages, attachments) = exporter.counts();
+            eprintln!(
+                "smtpscope: exported {messages} messages and {attachments} attachments to {}",
+                exporter.dir().display()
+            );
+        }
+        Ok(())
+    }
+}
+
+fn finish_lister<W: Write>(mut lister: ConnectionLister<W>) -> Result<()> {
     if let Some(e) = lister.error.take() {
         return Err(e).context("writing the output");
     }
@@ -161,14 +257,25 @@ fn run_live(args: &Args) -> Result<i32> {
     }
     let mut source = LiveSource::open(iface, args.filter.as_deref(), args.write.as_deref(), stop)
         .map_err(|e| BadInput(e.to_string()))?;
-    let format = args.format.unwrap_or(Format::Connections);
-    let out = io::BufWriter::new(io::stdout().lock());
-    let mut lister = ConnectionLister::new(out);
+    let format = args.format.unwrap_or(Format::Text);
+    let out = LineFlush(io::stdout());
     let mut table = FlowTable::new(flow_config(args));
-    let result = pump(&mut source, &mut table, &mut lister);
-    table.finish(&mut lister);
+    let result = if format == Format::Connections {
+        let mut lister = ConnectionLister::new(out);
+        let r = pump(&mut source, &mut table, &mut lister);
+        table.finish(&mut lister);
+        finish_lister(lister)?;
+        r
+    } else {
+        let mut sessions = SessionOutput::new(args, format, out)?;
+        let mut pipeline = SmtpPipeline::new(pipeline_config(args), |s| sessions.session(s));
+        let r = pump(&mut source, &mut table, &mut pipeline);
+        table.finish(&mut pipeline);
+        drop(pipeline);
+        sessions.finish()?;
+        r
+    };
     source.flush().context("finishing the -w file")?;
-    finish_output(lister)?;
     let mut stats = table.stats();
     let live = source.stats();
     stats.kernel_dropped = Some(live.kernel_dropped);
@@ -179,5 +286,22 @@ fn run_live(args: &Args) -> Result<i32> {
     match result {
         Ok(()) => Ok(EXIT_OK),
         Err(e) => Err(e).context("live capture"),
+    }
+}
+
+/// Live output: each session is written as soon as it ends (stdout is
+/// flushed per write rather than per 64 KiB).
+#[cfg(feature = "live")]
+struct LineFlush(io::Stdout);
+
+#[cfg(feature = "live")]
+impl Write for LineFlush {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.0.flush()?;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }

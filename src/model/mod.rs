@@ -231,14 +231,9 @@ impl Default for ModelConfig {
     }
 }
 
-/// Stand-in for the MIME layer until `MessageSummary::parse` lands.
+/// The message layer's summary of a transferred message.
 fn summarize(raw: &[u8], truncated: bool) -> MessageSummary {
-    // replaced when message.rs parse lands
-    let _ = raw;
-    MessageSummary {
-        truncated,
-        ..Default::default()
-    }
+    MessageSummary::parse(raw, truncated)
 }
 
 /// Which timeline item a request's reply should link to.
