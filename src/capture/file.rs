@@ -183,6 +183,7 @@ pub struct FileSource {
     /// returned packet can borrow the reader's buffer.
     pending_consume: usize,
     frame: u64,
+    last_ts: Timestamp,
     stats: ReadStats,
     raw_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     raw_len: Option<u64>,
@@ -347,6 +348,7 @@ impl FileSource {
                 Format::PcapNg => 0,
             },
             frame: 0,
+            last_ts: Timestamp::ZERO,
             stats: ReadStats::default(),
             raw_read,
             raw_len,
@@ -497,6 +499,17 @@ impl FileSource {
                     continue;
                 }
             };
+            // A Simple Packet Block has no timestamp: it inherits the last
+            // one seen, so that capture time never jumps back to 1970.
+            let meta = if meta.ts == Timestamp::ZERO && self.format == Format::PcapNg {
+                Meta {
+                    ts: self.last_ts,
+                    ..meta
+                }
+            } else {
+                meta
+            };
+            self.last_ts = meta.ts;
             self.frame += 1;
             self.stats.records += 1;
             if (meta.data_len as u64) < u64::from(meta.orig_len) {

@@ -97,6 +97,9 @@ pub struct HalfStream {
     fin_at: Option<u64>,
     /// Delivery stopped: the consumer lost interest.
     muted: bool,
+    /// Time and frame of the last segment seen, for gaps with nothing after.
+    last_ts: Timestamp,
+    last_frame: u64,
     pub counters: StreamCounters,
 }
 
@@ -118,6 +121,8 @@ impl HalfStream {
             peer_acked: 0,
             fin_at: None,
             muted: false,
+            last_ts: Timestamp::ZERO,
+            last_frame: 0,
             counters: StreamCounters::default(),
         }
     }
@@ -166,6 +171,8 @@ impl HalfStream {
         frame: u64,
         emit: &mut dyn FnMut(Delivery<'_>),
     ) {
+        self.last_ts = ts;
+        self.last_frame = frame;
         if !self.synced {
             // Picked up mid-stream: this segment is where the stream starts.
             self.synced = true;
@@ -229,10 +236,16 @@ impl HalfStream {
     }
 
     /// The connection is over: give up every hole and deliver what is held.
+    /// A hole between the last byte seen and the FIN is a gap too.
     pub fn flush(&mut self, emit: &mut dyn FnMut(Delivery<'_>)) {
         while let Some((&start, _)) = self.held.first_key_value() {
             self.gap_to(start, emit);
             self.drain(emit);
+        }
+        if let Some(fin) = self.fin_at {
+            if !self.muted {
+                self.gap_to(fin, emit);
+            }
         }
     }
 
@@ -340,7 +353,7 @@ impl HalfStream {
             .held
             .get(&target)
             .map(|h| (h.ts, h.frame))
-            .unwrap_or_default();
+            .unwrap_or((self.last_ts, self.last_frame));
         self.counters.gaps += 1;
         self.counters.gap_bytes += len;
         emit(Delivery::Gap { len, ts, frame });

@@ -129,7 +129,10 @@ fn classify(line: &[u8]) -> First {
         && [&b"EHLO"[..], b"HELO", b"LHLO"]
             .iter()
             .any(|v| line[..4].eq_ignore_ascii_case(v))
-        && matches!(line.get(4), None | Some(b' ' | b'\t'))
+        && matches!(line.get(4), Some(b' ' | b'\t'))
+        // RFC 5321 §4.1.1.1: the greeting names the client. A bare "HELO"
+        // is too weak to call an arbitrary port SMTP.
+        && line[5..].iter().any(|b| !b.is_ascii_whitespace())
     {
         return First::Hello;
     }

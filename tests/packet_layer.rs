@@ -1,0 +1,673 @@
+//! The packet layer on real and generated captures: every container format
+//! and link type, fragments, damage, caps, and byte counts checked against
+//! tshark's "Follow TCP stream".
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use smtpscope::capture::file::{CaptureError, FileSource};
+use smtpscope::capture::LinkType;
+use smtpscope::net::flow::{FlowConfig, FlowTable};
+use smtpscope::net::{CloseReason, Dir};
+
+/// `captures/tshark-follow.tsv` was produced by
+/// `tshark -r FILE -q -z follow,tcp,raw,N` (tshark 4.0.17) for each stream;
+/// see the comment line at its top.
+#[test]
+fn test_real_captures_match_tshark_follow_byte_counts() {
+    let tsv = std::fs::read_to_string(repo().join("captures/tshark-follow.tsv")).unwrap();
+    let mut checked = 0;
+    for line in tsv
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t"))
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (file, stream, client, server) = (f[0], f[1], f[2], f[3]);
+        let (c2s, s2c): (usize, usize) = (f[4].parse().unwrap(), f[5].parse().unwrap());
+        let (rec, outcome) = record(&[capture(file)]);
+        assert!(outcome.errors.is_empty(), "{file}: {:?}", outcome.errors);
+        let conn = rec
+            .conns
+            .values()
+            .nth(stream.parse().unwrap())
+            .unwrap_or_else(|| panic!("{file}: no stream {stream}"));
+        let (c, s) = conn.meta.unwrap();
+        assert_eq!(
+            (c.to_string(), s.to_string()),
+            (client.into(), server.into()),
+            "{file}"
+        );
+        assert_eq!(
+            conn.bytes(Dir::ClientToServer).len(),
+            c2s,
+            "{file} client->server"
+        );
+        assert_eq!(
+            conn.bytes(Dir::ServerToClient).len(),
+            s2c,
+            "{file} server->client"
+        );
+        assert!(
+            conn.streams
+                .iter()
+                .flatten()
+                .all(|p| matches!(p, Piece::Data(_))),
+            "{file}: unexpected gap"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} streams checked");
+}
+
+#[test]
+fn test_pcapng_nanosecond_and_gzip_variants_decode_identically() {
+    let base = record(&[capture("postfix-plain-delivery.pcap")]).0.conns;
+    for variant in [
+        "postfix-plain-delivery.pcapng",
+        "postfix-plain-delivery-nsec.pcap",
+        "postfix-plain-delivery.pcap.gz",
+    ] {
+        let (rec, outcome) = record(&[capture(variant)]);
+        assert!(outcome.errors.is_empty(), "{variant}: {:?}", outcome.errors);
+        assert_eq!(rec.conns, base, "{variant}");
+        assert_eq!(outcome.stats.packets, 21, "{variant}");
+    }
+    // The same instants, whatever the container's resolution.
+    let first_ts = |name: &str| {
+        let mut src = FileSource::open(&capture(name)).unwrap();
+        src.next_packet().unwrap().unwrap().ts
+    };
+    let t = first_ts("postfix-plain-delivery.pcap");
+    assert_eq!(first_ts("postfix-plain-delivery.pcapng"), t);
+    assert_eq!(first_ts("postfix-plain-delivery.pcap.gz"), t);
+    assert_eq!(
+        first_ts("postfix-plain-delivery-nsec.pcap").as_micros(),
+        t.as_micros()
+    );
+}
+
+#[test]
+fn test_every_supported_link_type_yields_the_same_streams() {
+    let script = smtp_script();
+    let dir = scratch("links");
+    for (v6, client, server) in [
+        (false, "10.0.0.1:40000", "10.0.0.2:25"),
+        (true, "[2001:db8::1]:40000", "[2001:db8::2]:25"),
+    ] {
+        let ip = conversation(addr(client), addr(server), (1000, u32::MAX - 5), &script);
+        for (link, vlans) in [
+            (LinkType::ETHERNET, 0),
+            (LinkType::ETHERNET, 1),
+            (LinkType::ETHERNET, 2),
+            (LinkType::LINUX_SLL, 0),
+            (LinkType::LINUX_SLL2, 0),
+            (LinkType::NULL, 0),
+            (LinkType::LOOP, 0),
+            (LinkType::RAW, 0),
+            (if v6 { LinkType::IPV6 } else { LinkType::IPV4 }, 0),
+        ] {
+            let frames: Vec<Vec<u8>> = ip.iter().map(|p| with_link(link, p, vlans)).collect();
+            let path = dir.join(format!("{}-{vlans}-{v6}.pcap", link.0));
+            write_pcap(&path, link, &frames);
+            let (rec, outcome) = record(&[path.display().to_string()]);
+            let what = format!("{link} vlans={vlans} v6={v6}");
+            assert!(outcome.errors.is_empty(), "{what}");
+            assert_eq!(rec.conns.len(), 1, "{what}");
+            let conn = rec.conns.values().next().unwrap();
+            assert_eq!(conn.meta.unwrap(), (addr(client), addr(server)), "{what}");
+            assert_eq!(
+                conn.bytes(Dir::ClientToServer),
+                bytes_of(&script, Dir::ClientToServer),
+                "{what}"
+            );
+            assert_eq!(
+                conn.bytes(Dir::ServerToClient),
+                bytes_of(&script, Dir::ServerToClient),
+                "{what}"
+            );
+            assert_eq!(conn.close, Some(CloseReason::Fin), "{what}");
+            assert_eq!(outcome.stats.connections_with_handshake, 1);
+            assert_eq!(outcome.stats.ip.ipv6 > 0, v6);
+            assert_eq!(outcome.stats.vlan_tagged > 0, vlans > 0);
+        }
+    }
+}
+
+#[test]
+fn test_unsupported_link_type_is_counted_and_skipped() {
+    let dir = scratch("unsupported");
+    let path = dir.join("usb.pcap");
+    write_pcap(&path, LinkType(189), &[vec![1, 2, 3], vec![4, 5, 6]]);
+    let (rec, outcome) = record(&[path.display().to_string()]);
+    assert!(outcome.errors.is_empty());
+    assert!(rec.conns.is_empty());
+    assert_eq!(outcome.stats.unsupported_link.get(&LinkType(189)), Some(&2));
+}
+
+/// Split an IPv4 packet into fragments of `size` payload bytes (a multiple
+/// of 8), fixing each header's offset, MF flag, length and checksum.
+fn fragment_ipv4(packet: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let ihl = usize::from(packet[0] & 0x0f) * 4;
+    let payload = &packet[ihl..];
+    let mut out = Vec::new();
+    for (i, part) in payload.chunks(size).enumerate() {
+        let mut h = packet[..ihl].to_vec();
+        let offset = (i * size / 8) as u16;
+        let more = (i + 1) * size < payload.len();
+        let flags_off = offset | if more { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&flags_off.to_be_bytes());
+        h[2..4].copy_from_slice(&((ihl + part.len()) as u16).to_be_bytes());
+        h[4..6].copy_from_slice(&0x4242u16.to_be_bytes());
+        h[10..12].copy_from_slice(&[0, 0]);
+        let mut sum = 0u32;
+        for w in h.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        h.extend_from_slice(part);
+        out.push(h);
+    }
+    out
+}
+
+#[test]
+fn test_ipv4_fragments_are_reassembled_in_any_order() {
+    let (c, s) = (addr("192.0.2.1:40001"), addr("192.0.2.2:25"));
+    let big: Vec<u8> = (0..3000u32)
+        .map(|i| b"abcdefghij"[(i % 10) as usize])
+        .collect();
+    let mut pkts = vec![
+        tcp_packet(c, s, 10, 0, SYN, b""),
+        tcp_packet(s, c, 50, 11, SYNACK, b""),
+    ];
+    let mut frags = fragment_ipv4(&tcp_packet(c, s, 11, 51, ACK, &big), 1480);
+    frags.reverse();
+    assert_eq!(frags.len(), 3);
+    pkts.extend(frags);
+    pkts.push(tcp_packet(s, c, 51, 3011, ACK, b"250 ok\r\n"));
+    let dir = scratch("frags");
+    let path = dir.join("frags.pcap");
+    write_pcap(&path, LinkType::RAW, &pkts);
+    let (rec, outcome) = record(&[path.display().to_string()]);
+    assert_eq!(outcome.stats.ip.fragments, 3);
+    assert_eq!(outcome.stats.ip.datagrams_reassembled, 1);
+    let conn = rec.conns.values().next().unwrap();
+    assert_eq!(conn.bytes(Dir::ClientToServer), big);
+    assert_eq!(conn.bytes(Dir::ServerToClient), b"250 ok\r\n");
+}
+
+#[test]
+fn test_fragments_that_never_complete_stay_under_the_cap() {
+    let (c, s) = (addr("192.0.2.1:40001"), addr("192.0.2.2:25"));
+    let mut pkts = Vec::new();
+    for i in 0..5000u32 {
+        let p = tcp_packet(c, s, i * 2000, 0, ACK, &[b'x'; 1600]);
+        // Only the first fragment of each datagram: none ever completes.
+        let mut f = fragment_ipv4(&p, 800).remove(0);
+        f[4..6].copy_from_slice(&(i as u16).to_be_bytes());
+        // The id changed: fix the checksum again.
+        f[10..12].copy_from_slice(&[0, 0]);
+        let mut sum = 0u32;
+        for w in f[..20].chunks(2) {
+            sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        f[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        pkts.push(f);
+    }
+    let mut table = FlowTable::new(FlowConfig::default());
+    let mut rec = Recorder::default();
+    for (i, p) in pkts.iter().enumerate() {
+        let pkt = smtpscope::capture::Packet {
+            frame: i as u64 + 1,
+            ts: ts(i),
+            link: LinkType::RAW,
+            data: p,
+            orig_len: p.len() as u32,
+        };
+        table.process(&pkt, &mut rec);
+    }
+    let stats = table.stats();
+    assert_eq!(stats.ip.fragments, 5000);
+    assert_eq!(stats.ip.datagrams_reassembled, 0);
+    assert!(
+        stats.ip.datagrams_expired >= 5000 - 1024 - 64,
+        "{:?}",
+        stats.ip
+    );
+}
+
+#[test]
+fn test_pcapng_two_interfaces_with_their_own_link_types_and_resolutions() {
+    let script = smtp_script();
+    let a = conversation(addr("10.1.0.1:40000"), addr("10.1.0.2:25"), (7, 9), &script);
+    let b = conversation(
+        addr("[2001:db8::1]:40001"),
+        addr("[2001:db8::2]:587"),
+        (1, 2),
+        &script,
+    );
+    for big_endian in [false, true] {
+        let mut ng = PcapNg::new(big_endian);
+        ng.interface(LinkType::ETHERNET, 6); // microseconds
+        ng.interface(LinkType::RAW, 9); // nanoseconds
+        ng.unknown_block();
+        let base_us = 1_700_000_000_000_000u64;
+        for i in 0..a.len().max(b.len()) {
+            if let Some(p) = a.get(i) {
+                ng.packet(
+                    0,
+                    base_us + i as u64 * 1000,
+                    &with_link(LinkType::ETHERNET, p, 1),
+                );
+            }
+            if let Some(p) = b.get(i) {
+                ng.packet(1, (base_us + i as u64 * 1000 + 500) * 1000, p);
+            }
+        }
+        let dir = scratch(&format!("ng-{big_endian}"));
+        let path = dir.join("two.pcapng");
+        std::fs::write(&path, &ng.bytes).unwrap();
+        let (rec, outcome) = record(&[path.display().to_string()]);
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(rec.conns.len(), 2);
+        for conn in rec.conns.values() {
+            assert_eq!(
+                conn.bytes(Dir::ClientToServer),
+                bytes_of(&script, Dir::ClientToServer)
+            );
+        }
+        let mut src = FileSource::open(&path.display().to_string()).unwrap();
+        let t0 = src.next_packet().unwrap().unwrap().ts;
+        let t1 = src.next_packet().unwrap().unwrap().ts;
+        assert_eq!(t0.as_micros(), base_us as i64);
+        assert_eq!(
+            t1.since(t0),
+            500_000,
+            "nanosecond interface decoded with its own resolution"
+        );
+        assert_eq!(src.stats().skipped_blocks, 1);
+        assert_eq!(src.stats().interfaces, 2);
+    }
+}
+
+#[test]
+fn test_pcapng_several_sections_and_simple_packet_blocks() {
+    let script = smtp_script();
+    let a = conversation(addr("10.1.0.1:40000"), addr("10.1.0.2:25"), (7, 9), &script);
+    let mut ng = PcapNg::new(false);
+    ng.interface(LinkType::ETHERNET, 6);
+    for (i, p) in a[..5].iter().enumerate() {
+        ng.packet(
+            0,
+            1_700_000_000_000_000 + i as u64,
+            &with_link(LinkType::ETHERNET, p, 0),
+        );
+    }
+    // A new section starts a new interface table; Simple Packet Blocks
+    // belong to its first interface and carry no timestamp.
+    ng.section();
+    ng.interface(LinkType::RAW, 6);
+    for p in &a[5..] {
+        ng.simple_packet(p);
+    }
+    let dir = scratch("sections");
+    let path = dir.join("sections.pcapng");
+    std::fs::write(&path, &ng.bytes).unwrap();
+    let (rec, outcome) = record(&[path.display().to_string()]);
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let conn = rec.conns.values().next().unwrap();
+    assert_eq!(
+        conn.bytes(Dir::ServerToClient),
+        bytes_of(&script, Dir::ServerToClient)
+    );
+    assert_eq!(outcome.stats.packets, a.len() as u64);
+    assert_eq!(conn.close, Some(CloseReason::Fin));
+    let mut src = FileSource::open(&path.display().to_string()).unwrap();
+    let mut last = None;
+    while let Some(p) = src.next_packet().unwrap() {
+        last = Some(p.ts);
+    }
+    assert_eq!(
+        last.unwrap().as_micros(),
+        1_700_000_000_000_004,
+        "SPB inherits the last timestamp"
+    );
+    assert_eq!(src.stats().sections, 2);
+}
+
+#[test]
+fn test_big_endian_and_nanosecond_pcap_headers() {
+    use smtpscope::capture::writer::{PcapWriter, Resolution};
+    let script = smtp_script();
+    let pkts = conversation(addr("10.0.0.1:40000"), addr("10.0.0.2:25"), (1, 2), &script);
+    for (res, be) in [
+        (Resolution::Micro, true),
+        (Resolution::Nano, true),
+        (Resolution::Nano, false),
+    ] {
+        let mut buf = Vec::new();
+        let mut w = PcapWriter::with_options(&mut buf, LinkType::RAW, res, be, 65535).unwrap();
+        for (i, p) in pkts.iter().enumerate() {
+            w.write_packet(ts(i).add_nanos(123), p, p.len() as u32)
+                .unwrap();
+        }
+        drop(w);
+        let dir = scratch("endian");
+        let path = dir.join("x.pcap");
+        std::fs::write(&path, &buf).unwrap();
+        let (rec, outcome) = record(&[path.display().to_string()]);
+        assert!(outcome.errors.is_empty());
+        assert_eq!(
+            rec.conns
+                .values()
+                .next()
+                .unwrap()
+                .bytes(Dir::ClientToServer),
+            bytes_of(&script, Dir::ClientToServer)
+        );
+        let mut src = FileSource::open(&path.display().to_string()).unwrap();
+        let t = src.next_packet().unwrap().unwrap().ts;
+        let expect = if res == Resolution::Nano {
+            ts(0).add_nanos(123)
+        } else {
+            ts(0)
+        };
+        assert_eq!(t, expect, "{res:?} big_endian={be}");
+    }
+}
+
+#[test]
+fn test_snaplen_truncated_packets_are_counted_and_leave_a_gap() {
+    use smtpscope::capture::writer::{PcapWriter, Resolution};
+    let (c, s) = (addr("10.0.0.1:40000"), addr("10.0.0.2:25"));
+    let body = vec![b'y'; 1000];
+    let pkts = vec![
+        tcp_packet(c, s, 1, 0, SYN, b""),
+        tcp_packet(s, c, 1, 2, SYNACK, b""),
+        tcp_packet(c, s, 2, 2, ACK, &body),
+        tcp_packet(c, s, 1002, 2, ACK, b"tail\r\n"),
+        tcp_packet(s, c, 2, 1008, ACK, b""),
+    ];
+    let mut buf = Vec::new();
+    let mut w =
+        PcapWriter::with_options(&mut buf, LinkType::RAW, Resolution::Micro, false, 300).unwrap();
+    for (i, p) in pkts.iter().enumerate() {
+        w.write_packet(ts(i), p, p.len() as u32).unwrap();
+    }
+    drop(w);
+    let dir = scratch("snaplen");
+    let path = dir.join("snap.pcap");
+    std::fs::write(&path, &buf).unwrap();
+    let (rec, outcome) = record(&[path.display().to_string()]);
+    assert_eq!(outcome.stats.truncated_packets, 1);
+    let conn = rec.conns.values().next().unwrap();
+    // 300 bytes captured = 20 IP + 20 TCP + 260 payload; the rest is a gap.
+    assert_eq!(
+        conn.streams[0],
+        vec![
+            Piece::Data(vec![b'y'; 260]),
+            Piece::Gap(740),
+            Piece::Data(b"tail\r\n".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn test_truncated_file_keeps_everything_before_the_cut() {
+    let full = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let whole = record(&[capture("postfix-plain-delivery.pcap")]).0;
+    let whole_c2s = whole
+        .conns
+        .values()
+        .next()
+        .unwrap()
+        .bytes(Dir::ClientToServer);
+    let dir = scratch("cut");
+    let mut last_len = 0;
+    for cut in (100..full.len()).step_by(97) {
+        let path = dir.join(format!("cut-{cut}.pcap"));
+        std::fs::write(&path, &full[..cut]).unwrap();
+        let (rec, outcome) = record(&[path.display().to_string()]);
+        match outcome.errors.as_slice() {
+            [CaptureError::Truncated { offset, path: p }] => {
+                assert!(*offset as usize <= cut && p.ends_with(&format!("cut-{cut}.pcap")));
+            }
+            [] => {} // the cut fell exactly between two records
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+        let got = rec
+            .conns
+            .values()
+            .next()
+            .map(|c| c.bytes(Dir::ClientToServer))
+            .unwrap_or_default();
+        assert!(
+            whole_c2s.starts_with(&got),
+            "cut at {cut}: delivered bytes are a prefix"
+        );
+        assert!(got.len() >= last_len, "a longer file never yields less");
+        last_len = got.len();
+        assert_eq!(rec.opens, rec.closes, "every connection closed");
+    }
+}
+
+#[test]
+fn test_record_claiming_four_gigabytes_is_named_as_damage() {
+    let mut data = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let first_record = 24;
+    // Packets are fine up to the third record; then a bogus length.
+    let mut off = first_record;
+    for _ in 0..3 {
+        let caplen = u32::from_le_bytes(data[off + 8..off + 12].try_into().unwrap()) as usize;
+        off += 16 + caplen;
+    }
+    data[off + 8..off + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let dir = scratch("bogus");
+    let path = dir.join("bogus.pcap");
+    std::fs::write(&path, &data).unwrap();
+    let (_, outcome) = record(&[path.display().to_string()]);
+    assert_eq!(outcome.stats.packets, 3);
+    match outcome.errors.as_slice() {
+        [CaptureError::Corrupt { offset, what, .. }] => {
+            assert_eq!(*offset as usize, off);
+            assert!(what.contains("4294967295"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn test_port_reuse_starts_a_new_connection() {
+    let script = smtp_script();
+    let (c, s) = (addr("10.0.0.1:40000"), addr("10.0.0.2:25"));
+    let mut pkts = conversation(c, s, (100, 200), &script);
+    pkts.extend(conversation(c, s, (90_000, 5), &script));
+    let dir = scratch("reuse");
+    let path = dir.join("reuse.pcap");
+    write_pcap(&path, LinkType::RAW, &pkts);
+    let (rec, outcome) = record(&[path.display().to_string()]);
+    assert_eq!(rec.conns.len(), 2);
+    assert_eq!(outcome.stats.connections, 2);
+    for conn in rec.conns.values() {
+        assert_eq!(
+            conn.bytes(Dir::ServerToClient),
+            bytes_of(&script, Dir::ServerToClient)
+        );
+        assert_eq!(conn.close, Some(CloseReason::Fin));
+    }
+}
+
+#[test]
+fn test_flow_cap_evicts_least_recently_active_and_counts_it() {
+    let cfg = FlowConfig {
+        max_flows: 64,
+        ..FlowConfig::default()
+    };
+    let mut table = FlowTable::new(cfg);
+    let mut rec = Recorder::default();
+    let s = addr("10.9.9.9:25");
+    let mut frame = 0;
+    // Connection 0 stays active; 1000 others only send a SYN.
+    let keep = addr("10.0.0.1:1000");
+    for i in 0..1000u32 {
+        for p in [
+            tcp_packet(
+                addr(&format!("10.1.{}.{}:2000", i / 250, i % 250)),
+                s,
+                1,
+                0,
+                SYN,
+                b"",
+            ),
+            tcp_packet(keep, s, 1 + i, 0, ACK, b"x"),
+        ] {
+            frame += 1;
+            let pkt = smtpscope::capture::Packet {
+                frame,
+                ts: ts(frame as usize),
+                link: LinkType::RAW,
+                data: &p,
+                orig_len: p.len() as u32,
+            };
+            table.process(&pkt, &mut rec);
+            assert!(table.tracked() <= 64);
+        }
+    }
+    table.finish(&mut rec);
+    let stats = table.stats();
+    assert!(stats.evicted >= 900, "{}", stats.evicted);
+    assert_eq!(rec.opens, rec.closes);
+    let kept = rec
+        .conns
+        .values()
+        .find(|c| c.meta.unwrap().0 == keep)
+        .unwrap();
+    assert_eq!(
+        kept.bytes(Dir::ClientToServer).len(),
+        1000,
+        "the active connection was never evicted"
+    );
+}
+
+#[test]
+fn test_idle_connection_times_out_in_capture_time() {
+    let (c, s) = (addr("10.0.0.1:40000"), addr("10.0.0.2:25"));
+    let mut table = FlowTable::new(FlowConfig {
+        idle_timeout_nanos: 10_000_000_000,
+        ..FlowConfig::default()
+    });
+    let mut rec = Recorder::default();
+    let pkts = [
+        (0i64, tcp_packet(c, s, 1, 0, ACK, b"HELO x\r\n")),
+        (60, tcp_packet(addr("10.0.0.3:1"), s, 1, 0, ACK, b"x")),
+    ];
+    for (i, (secs, p)) in pkts.iter().enumerate() {
+        let pkt = smtpscope::capture::Packet {
+            frame: i as u64 + 1,
+            ts: ts(0).add_nanos(secs * 1_000_000_000),
+            link: LinkType::RAW,
+            data: p,
+            orig_len: p.len() as u32,
+        };
+        table.process(&pkt, &mut rec);
+    }
+    let first = rec.conns.values().next().unwrap();
+    assert_eq!(first.close, Some(CloseReason::IdleTimeout));
+    assert_eq!(table.stats().idle_timeouts, 1);
+}
+
+fn smtpscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_smtpscope"))
+}
+
+#[test]
+fn test_cli_bad_inputs_exit_2_with_one_line_that_names_the_file() {
+    let dir = scratch("cli");
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, b"hello world, not a capture").unwrap();
+    for (path, needle) in [
+        (empty.display().to_string(), "empty"),
+        (text.display().to_string(), "not a pcap or pcapng"),
+        (
+            dir.join("missing.pcap").display().to_string(),
+            "cannot open",
+        ),
+    ] {
+        let out = smtpscope().arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("smtpscope:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(
+            lines[0].contains(&path) && lines[0].contains(needle),
+            "{err}"
+        );
+    }
+    let out = smtpscope().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no capture given"));
+}
+
+#[test]
+fn test_cli_truncated_capture_prints_sessions_then_exits_2() {
+    let full = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let dir = scratch("cli-cut");
+    let path = dir.join("cut.pcap");
+    std::fs::write(&path, &full[..full.len() - 30]).unwrap();
+    let out = smtpscope()
+        .args(["--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "the session before the cut is reported"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("cut off at byte"), "{err}");
+}
+
+#[test]
+fn test_cli_reads_standard_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let data = std::fs::read(capture("postfix-plain-delivery.pcap.gz")).unwrap();
+    let mut child = smtpscope()
+        .args(["--format", "connections", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("c->s 361 B  s->c 331 B"), "{stdout}");
+}
+
+#[cfg(not(feature = "live"))]
+#[test]
+fn test_cli_live_without_feature_says_how_to_get_it() {
+    let out = smtpscope().args(["-i", "lo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--features live"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+}
