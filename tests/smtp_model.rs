@@ -221,7 +221,10 @@ fn test_text_transcript_shape() {
     );
     assert!(text.contains("S: 220 mx.example ESMTP"));
     assert!(text.contains("C: MAIL FROM:<alice@example.org> SIZE=120"));
-    assert!(text.contains("C: [DATA 63 bytes]"), "{text}");
+    assert!(
+        text.contains("C: [DATA 63 bytes, subject \"test\"]"),
+        "{text}"
+    );
     assert!(text.contains("(1.0ms)"), "{text}");
 }
 

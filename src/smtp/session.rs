@@ -336,6 +336,37 @@ impl SessionDecoder {
         if let Some(replay) = self.core.replay.take() {
             self.replay_client(replay, out);
         }
+        // Content sent after DATA and no reply ever seen (the server side
+        // was not captured or never answered): the client meant it as the
+        // message, so decode it as one, terminator and later commands
+        // included, rather than lose the rest of the dialogue.
+        if matches!(&self.core.client_mode, ClientMode::Hold(HoldFor::Data, h) if !h.buf.is_empty())
+        {
+            if let ClientMode::Hold(_, held) =
+                std::mem::replace(&mut self.core.client_mode, ClientMode::Lines)
+            {
+                let seq = self
+                    .core
+                    .pending
+                    .iter()
+                    .rev()
+                    .find(|p| p.request == (Request::Command { verb: Verb::Data }))
+                    .map(|p| p.seq)
+                    .unwrap_or(0);
+                let mut dec = DataDecoder::new(self.core.cfg.max_message_bytes);
+                dec.seq = seq;
+                self.core.client_mode = ClientMode::Data(Box::new(dec));
+                let (start_ts, start_frame) =
+                    held.segs.first().map(|s| (s.0, s.1)).unwrap_or((ts, frame));
+                out.push(Event {
+                    ts: start_ts,
+                    frame: start_frame,
+                    dir: Dir::ClientToServer,
+                    kind: EventKind::DataStart { seq },
+                });
+                self.replay_client(Replay { held }, out);
+            }
+        }
         if matches!(self.core.client_mode, ClientMode::Lines) {
             if let Some(line) = self.framers[C].flush(ts, frame) {
                 self.core.client_line(&line, out);
