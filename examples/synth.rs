@@ -1162,7 +1162,8 @@ impl Smtp {
                 let g = if self.first_chunk {
                     self.tcp.turn_gap(&mut self.rng, 0, 0)
                 } else {
-                    fast / 4
+                    // The stream goes on at the path's rate.
+                    self.tcp.ns_per_byte * u64::from(self.tcp.ep[0].mss)
                 };
                 self.first_chunk = false;
                 if done {
