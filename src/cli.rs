@@ -62,8 +62,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Print packet and reassembly statistics to stderr (always printed at the
-    /// end of a run in connections mode).
+    /// Print packet and reassembly statistics to stderr even when nothing was read
+    /// (they end every run that read packets).
     #[arg(long)]
     pub stats: bool,
 

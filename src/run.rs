@@ -112,7 +112,8 @@ pub fn run(args: &Args) -> Result<i32> {
         sessions.finish()?;
         outcome
     };
-    if args.stats || (format == Format::Connections && outcome.stats.packets > 0) {
+    // The packet-layer summary ends every run that read anything.
+    if args.stats || outcome.stats.packets > 0 {
         eprint!("{}", outcome.stats);
     }
     report_errors(&outcome.errors)
@@ -280,9 +281,7 @@ fn run_live(args: &Args) -> Result<i32> {
     let live = source.stats();
     stats.kernel_dropped = Some(live.kernel_dropped);
     stats.interface_dropped = Some(live.interface_dropped);
-    if args.stats || format == Format::Connections {
-        eprint!("{stats}");
-    }
+    eprint!("{stats}");
     match result {
         Ok(()) => Ok(EXIT_OK),
         Err(e) => Err(e).context("live capture"),

@@ -359,7 +359,7 @@ fn test_big_endian_and_nanosecond_pcap_headers() {
             w.write_packet(ts(i).add_nanos(123), p, p.len() as u32)
                 .unwrap();
         }
-        drop(w);
+        let _ = w.into_inner();
         let dir = scratch("endian");
         let path = dir.join("x.pcap");
         std::fs::write(&path, &buf).unwrap();
@@ -389,7 +389,7 @@ fn test_snaplen_truncated_packets_are_counted_and_leave_a_gap() {
     use smtpscope::capture::writer::{PcapWriter, Resolution};
     let (c, s) = (addr("10.0.0.1:40000"), addr("10.0.0.2:25"));
     let body = vec![b'y'; 1000];
-    let pkts = vec![
+    let pkts = [
         tcp_packet(c, s, 1, 0, SYN, b""),
         tcp_packet(s, c, 1, 2, SYNACK, b""),
         tcp_packet(c, s, 2, 2, ACK, &body),
@@ -402,7 +402,7 @@ fn test_snaplen_truncated_packets_are_counted_and_leave_a_gap() {
     for (i, p) in pkts.iter().enumerate() {
         w.write_packet(ts(i), p, p.len() as u32).unwrap();
     }
-    drop(w);
+    let _ = w.into_inner();
     let dir = scratch("snaplen");
     let path = dir.join("snap.pcap");
     std::fs::write(&path, &buf).unwrap();

@@ -17,6 +17,8 @@ use super::{LinkType, Packet, PacketSource, Timestamp};
 pub const SNAPLEN: i32 = 262_144;
 /// How long a read may wait before the stop flag is checked again.
 const READ_TIMEOUT_MS: i32 = 100;
+/// Pause between polls when no packet is waiting (bounds the added latency).
+const IDLE_POLL_MS: u64 = 5;
 
 /// Why live capture could not start, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +97,11 @@ impl LiveSource {
             .promisc(true)
             .timeout(READ_TIMEOUT_MS)
             .open()
+            .map_err(|e| classify(iface, e))?
+            // In immediate mode libpcap may block past its read timeout
+            // when nothing arrives; non-blocking reads let the loop see
+            // the stop flag promptly.
+            .setnonblock()
             .map_err(|e| classify(iface, e))?;
         if let Some(expr) = filter {
             cap.filter(expr, true).map_err(|e| LiveError::Filter {
@@ -180,14 +187,24 @@ impl PacketSource for LiveSource {
                     self.buf.extend_from_slice(p.data);
                     (
                         Timestamp::from_parts(
-                            i64::from(p.header.ts.tv_sec),
+                            // time_t is i64 on the 64-bit targets we build
+                            // for; the cast keeps 32-bit ones compiling.
+                            #[allow(clippy::unnecessary_cast)]
+                            {
+                                p.header.ts.tv_sec as i64
+                            },
                             p.header.ts.tv_usec as u64,
                             1_000_000,
                         ),
                         p.header.len,
                     )
                 }
-                Err(pcap::Error::TimeoutExpired) => continue,
+                Err(pcap::Error::TimeoutExpired) => {
+                    // Idle: a good moment to get the -w file onto disk.
+                    self.flush().map_err(|e| io_err(&self.iface, e))?;
+                    std::thread::sleep(std::time::Duration::from_millis(IDLE_POLL_MS));
+                    continue;
+                }
                 Err(pcap::Error::NoMorePackets) => return Ok(None),
                 Err(e) => return Err(io_err(&self.iface, std::io::Error::other(e.to_string()))),
             };
