@@ -18,7 +18,8 @@ use crate::output::eml::Exporter;
 use crate::output::json::JsonWriter;
 use crate::output::text::TextWriter;
 use crate::output::{OutputOptions, SessionWriter};
-use crate::pipeline::{PipelineConfig, SmtpPipeline};
+use crate::pipeline::offload::Offload;
+use crate::pipeline::{PipelineConfig, SessionConsumer, SmtpPipeline};
 use crate::smtp::detect::DEFAULT_SMTP_PORTS;
 
 /// An error the user can fix by giving other input; exits with status 2.
@@ -105,11 +106,22 @@ pub fn run(args: &Args) -> Result<i32> {
         finish_lister(lister)?;
         outcome
     } else {
-        let mut sessions = SessionOutput::new(args, format, out)?;
-        let mut pipeline = SmtpPipeline::new(pipeline_config(args), |s| sessions.session(s));
-        let outcome = read_files(&args.files, flow_config(args), &mut pipeline);
-        drop(pipeline);
-        sessions.finish()?;
+        drop(out);
+        // Reading and reassembly here; SMTP, MIME and output on a second core.
+        let sessions = SessionOutput::new(
+            args,
+            format,
+            io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+        )?;
+        let cfg = pipeline_config(args);
+        let mut offload = Offload::spawn(move || SmtpPipeline::new(cfg, sessions));
+        let outcome = read_files(&args.files, flow_config(args), &mut offload);
+        let pipeline = offload.finish().map_err(|_| {
+            anyhow::anyhow!(
+                "the SMTP decoder thread failed (a bug: please report it with the capture)"
+            )
+        })?;
+        pipeline.into_consumer().finish()?;
         outcome
     };
     // The packet-layer summary ends every run that read anything.
@@ -129,7 +141,7 @@ pub fn pipeline_config(args: &Args) -> PipelineConfig {
 
 /// Where finished sessions go: export, then the text or JSON writer.
 pub struct SessionOutput<'w> {
-    writer: Box<dyn SessionWriter + 'w>,
+    writer: Box<dyn SessionWriter + Send + 'w>,
     exporter: Option<Exporter>,
     /// First failure; later sessions are dropped once output failed.
     error: Option<anyhow::Error>,
@@ -137,13 +149,13 @@ pub struct SessionOutput<'w> {
 }
 
 impl<'w> SessionOutput<'w> {
-    pub fn new<W: Write + 'w>(args: &Args, format: Format, out: W) -> Result<Self> {
+    pub fn new<W: Write + Send + 'w>(args: &Args, format: Format, out: W) -> Result<Self> {
         let opts = OutputOptions {
             show_secrets: args.show_secrets,
             bodies: args.bodies,
             timeline: args.timeline,
         };
-        let writer: Box<dyn SessionWriter + 'w> = match format {
+        let writer: Box<dyn SessionWriter + Send + 'w> = match format {
             Format::Json => Box::new(JsonWriter::new(out, opts)),
             _ => Box::new(TextWriter::new(out, opts)),
         };
@@ -162,7 +174,11 @@ impl<'w> SessionOutput<'w> {
         })
     }
 
-    pub fn session(&mut self, mut s: Session) {
+    pub fn session(&mut self, s: Session) {
+        SessionConsumer::session(self, s)
+    }
+
+    fn take(&mut self, mut s: Session) {
         if self.error.is_some() {
             return;
         }
@@ -199,6 +215,12 @@ impl<'w> SessionOutput<'w> {
             );
         }
         Ok(())
+    }
+}
+
+impl SessionConsumer for SessionOutput<'_> {
+    fn session(&mut self, s: Session) {
+        self.take(s)
     }
 }
 
@@ -268,12 +290,11 @@ fn run_live(args: &Args) -> Result<i32> {
         finish_lister(lister)?;
         r
     } else {
-        let mut sessions = SessionOutput::new(args, format, out)?;
-        let mut pipeline = SmtpPipeline::new(pipeline_config(args), |s| sessions.session(s));
+        let sessions = SessionOutput::new(args, format, out)?;
+        let mut pipeline = SmtpPipeline::new(pipeline_config(args), sessions);
         let r = pump(&mut source, &mut table, &mut pipeline);
         table.finish(&mut pipeline);
-        drop(pipeline);
-        sessions.finish()?;
+        pipeline.into_consumer().finish()?;
         r
     };
     source.flush().context("finishing the -w file")?;

@@ -9,6 +9,8 @@
 //! Caps: bytes held per connection while its protocol is undecided are at
 //! most [`MAX_DETECT_HOLD`]; past it the connection is judged not SMTP.
 
+pub mod offload;
+
 use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
@@ -92,8 +94,27 @@ impl Live {
     }
 }
 
+/// Where finished sessions go: any `FnMut(Session)`, or a type of its own
+/// that the caller can take back with [`SmtpPipeline::into_consumer`].
+pub trait SessionConsumer {
+    fn session(&mut self, s: Session);
+}
+
+impl<F: FnMut(Session)> SessionConsumer for F {
+    fn session(&mut self, s: Session) {
+        self(s)
+    }
+}
+
+/// Collecting sessions (tests, small captures).
+impl SessionConsumer for Vec<Session> {
+    fn session(&mut self, s: Session) {
+        self.push(s)
+    }
+}
+
 /// Net events in, finished sessions out through `on_session`.
-pub struct SmtpPipeline<F: FnMut(Session)> {
+pub struct SmtpPipeline<F: SessionConsumer> {
     cfg: PipelineConfig,
     conns: FxHashMap<ConnId, Conn>,
     events: Vec<Event>,
@@ -101,7 +122,7 @@ pub struct SmtpPipeline<F: FnMut(Session)> {
     pub stats: PipelineStats,
 }
 
-impl<F: FnMut(Session)> SmtpPipeline<F> {
+impl<F: SessionConsumer> SmtpPipeline<F> {
     pub fn new(cfg: PipelineConfig, on_session: F) -> Self {
         SmtpPipeline {
             cfg,
@@ -110,6 +131,11 @@ impl<F: FnMut(Session)> SmtpPipeline<F> {
             on_session,
             stats: PipelineStats::default(),
         }
+    }
+
+    /// The consumer, once every connection has been closed.
+    pub fn into_consumer(self) -> F {
+        self.on_session
     }
 
     /// Sessions still open, for live views.
@@ -147,7 +173,7 @@ impl<F: FnMut(Session)> SmtpPipeline<F> {
     }
 }
 
-impl<F: FnMut(Session)> StreamSink for SmtpPipeline<F> {
+impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
         if is_smtp_port(conn.server.port(), &self.cfg.extra_ports) {
             self.stats.smtp_sessions += 1;
@@ -224,7 +250,7 @@ impl<F: FnMut(Session)> StreamSink for SmtpPipeline<F> {
             Some(Conn::Smtp(mut live)) => {
                 live.decoder.close(reason, ts, &mut self.events);
                 live.apply(&mut self.events);
-                (self.on_session)(live.builder.finish());
+                self.on_session.session(live.builder.finish());
             }
             Some(Conn::Detecting { .. }) => self.stats.not_smtp += 1,
             None => {}

@@ -1,0 +1,230 @@
+//! Running a [`StreamSink`] on a second thread, so that reading and
+//! reassembly use one core and SMTP decoding, MIME and output the other.
+//!
+//! Net events are forwarded in batches (payload bytes copied once into the
+//! batch) over a bounded channel of [`QUEUE_BATCHES`] batches: a slow
+//! consumer slows the reader down instead of growing memory. The consumer's
+//! "not interested" answers come back over a second channel; the reader
+//! then stops reassembling those connections, one batch late at most.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::capture::Timestamp;
+use crate::net::{Chunk, CloseReason, ConnId, ConnMeta, Dir, Interest, StreamSink};
+
+/// Batches in flight between the two threads.
+pub const QUEUE_BATCHES: usize = 8;
+/// A batch is sent once it holds this many payload bytes...
+pub const BATCH_BYTES: usize = 256 * 1024;
+/// ...or this many events.
+pub const BATCH_EVENTS: usize = 2048;
+/// "Ignore this connection" answers waiting for the reader; more are
+/// dropped (they only save work).
+const FEEDBACK_QUEUE: usize = 4096;
+
+enum Ev {
+    Open(Box<ConnMeta>),
+    Data {
+        id: ConnId,
+        dir: Dir,
+        ts: Timestamp,
+        frame: u64,
+        start: usize,
+        len: usize,
+    },
+    Gap {
+        id: ConnId,
+        dir: Dir,
+        ts: Timestamp,
+        frame: u64,
+        len: u64,
+    },
+    Close {
+        id: ConnId,
+        reason: CloseReason,
+        ts: Timestamp,
+    },
+}
+
+#[derive(Default)]
+struct Batch {
+    events: Vec<Ev>,
+    bytes: Vec<u8>,
+}
+
+/// The reader's side: a [`StreamSink`] that forwards to the worker thread.
+pub struct Offload<S: StreamSink + Send + 'static> {
+    tx: Option<SyncSender<Batch>>,
+    ignored_rx: Receiver<ConnId>,
+    ignored: FxHashSet<ConnId>,
+    batch: Batch,
+    worker: Option<JoinHandle<S>>,
+}
+
+impl<S: StreamSink + Send + 'static> Offload<S> {
+    /// Start the worker; `make` builds the sink on the worker thread (so it
+    /// may hold things that must not cross threads, like a stdout lock).
+    pub fn spawn<F>(make: F) -> Self
+    where
+        F: FnOnce() -> S + Send + 'static,
+    {
+        let (tx, rx) = sync_channel::<Batch>(QUEUE_BATCHES);
+        let (ignored_tx, ignored_rx) = sync_channel::<ConnId>(FEEDBACK_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("smtp".into())
+            .spawn(move || work(make(), rx, ignored_tx))
+            .expect("spawning the decoder thread");
+        Offload {
+            tx: Some(tx),
+            ignored_rx,
+            ignored: FxHashSet::default(),
+            batch: Batch::default(),
+            worker: Some(worker),
+        }
+    }
+
+    fn push(&mut self, ev: Ev) {
+        self.batch.events.push(ev);
+        if self.batch.events.len() >= BATCH_EVENTS || self.batch.bytes.len() >= BATCH_BYTES {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.events.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if let Some(tx) = &self.tx {
+            // A worker that died (panicked) is reported by `finish`.
+            let _ = tx.send(batch);
+        }
+        while let Ok(id) = self.ignored_rx.try_recv() {
+            self.ignored.insert(id);
+        }
+    }
+
+    /// Deliver what is batched, wait for the worker, and hand its sink back.
+    pub fn finish(mut self) -> std::thread::Result<S> {
+        self.send();
+        drop(self.tx.take());
+        match self.worker.take() {
+            Some(w) => w.join(),
+            None => Err(Box::new("worker already joined")),
+        }
+    }
+}
+
+impl<S: StreamSink + Send + 'static> StreamSink for Offload<S> {
+    fn open(&mut self, conn: &ConnMeta) -> Interest {
+        self.push(Ev::Open(Box::new(conn.clone())));
+        Interest::Keep
+    }
+
+    fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
+        if self.ignored.contains(&conn.id) {
+            return Interest::Ignore;
+        }
+        let start = self.batch.bytes.len();
+        self.batch.bytes.extend_from_slice(chunk.bytes);
+        self.push(Ev::Data {
+            id: conn.id,
+            dir,
+            ts: chunk.ts,
+            frame: chunk.frame,
+            start,
+            len: chunk.bytes.len(),
+        });
+        Interest::Keep
+    }
+
+    fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
+        if !self.ignored.contains(&conn.id) {
+            self.push(Ev::Gap {
+                id: conn.id,
+                dir,
+                ts,
+                frame,
+                len,
+            });
+        }
+    }
+
+    fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp) {
+        // Closes are forwarded even for ignored connections: the worker
+        // forgets them only then.
+        self.ignored.remove(&conn.id);
+        self.push(Ev::Close {
+            id: conn.id,
+            reason,
+            ts,
+        });
+    }
+}
+
+/// The worker: replay batches into the real sink, in order.
+fn work<S: StreamSink>(mut sink: S, rx: Receiver<Batch>, ignored_tx: SyncSender<ConnId>) -> S {
+    let mut conns: FxHashMap<ConnId, ConnMeta> = FxHashMap::default();
+    let mut ignored: FxHashSet<ConnId> = FxHashSet::default();
+    for batch in rx {
+        for ev in batch.events {
+            match ev {
+                Ev::Open(meta) => {
+                    if sink.open(&meta) == Interest::Ignore {
+                        ignored.insert(meta.id);
+                        tell(&ignored_tx, meta.id);
+                    }
+                    conns.insert(meta.id, *meta);
+                }
+                Ev::Data {
+                    id,
+                    dir,
+                    ts,
+                    frame,
+                    start,
+                    len,
+                } => {
+                    if ignored.contains(&id) {
+                        continue;
+                    }
+                    if let Some(meta) = conns.get(&id) {
+                        let bytes = &batch.bytes[start..start + len];
+                        if sink.data(meta, dir, Chunk { ts, frame, bytes }) == Interest::Ignore {
+                            ignored.insert(id);
+                            tell(&ignored_tx, id);
+                        }
+                    }
+                }
+                Ev::Gap {
+                    id,
+                    dir,
+                    ts,
+                    frame,
+                    len,
+                } => {
+                    if !ignored.contains(&id) {
+                        if let Some(meta) = conns.get(&id) {
+                            sink.gap(meta, dir, ts, frame, len);
+                        }
+                    }
+                }
+                Ev::Close { id, reason, ts } => {
+                    ignored.remove(&id);
+                    if let Some(meta) = conns.remove(&id) {
+                        sink.close(&meta, reason, ts);
+                    }
+                }
+            }
+        }
+    }
+    sink
+}
+
+fn tell(tx: &SyncSender<ConnId>, id: ConnId) {
+    match tx.try_send(id) {
+        Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+    }
+}

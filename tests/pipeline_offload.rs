@@ -1,0 +1,75 @@
+//! The SMTP stage on its own thread gives exactly what it gives inline,
+//! and connections it declines stop being reassembled on the reader side.
+
+mod common;
+
+use common::*;
+use smtpscope::capture::LinkType;
+use smtpscope::model::Session;
+use smtpscope::output::json::session_json;
+use smtpscope::output::OutputOptions;
+use smtpscope::pipeline::offload::Offload;
+use smtpscope::pipeline::{PipelineConfig, SmtpPipeline};
+use smtpscope::run::read_files;
+
+fn json(sessions: &[Session]) -> Vec<String> {
+    let opts = OutputOptions {
+        timeline: true,
+        ..OutputOptions::default()
+    };
+    sessions
+        .iter()
+        .map(|s| session_json(s, &opts).to_string())
+        .collect()
+}
+
+#[test]
+fn test_offloaded_pipeline_matches_inline_on_every_real_capture() {
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("captures"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".pcap"))
+        .collect();
+    files.sort();
+    let (inline, _) = decode(&files);
+    let mut offload = Offload::spawn(|| SmtpPipeline::new(PipelineConfig::default(), Vec::new()));
+    let outcome = read_files(&files, Default::default(), &mut offload);
+    assert!(outcome.errors.is_empty());
+    let offloaded = offload.finish().unwrap().into_consumer();
+    assert!(inline.len() >= 15);
+    assert_eq!(json(&inline), json(&offloaded));
+}
+
+#[test]
+fn test_declined_connections_stop_being_reassembled() {
+    // A long HTTP-like conversation on port 8080 next to nothing else.
+    let (c, s) = (addr("10.0.0.1:40000"), addr("10.0.0.2:8080"));
+    let body = vec![b'z'; 1000];
+    let mut script: Vec<(smtpscope::net::Dir, &[u8])> = vec![(
+        smtpscope::net::Dir::ClientToServer,
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+    )];
+    for _ in 0..5000 {
+        script.push((smtpscope::net::Dir::ServerToClient, &body));
+    }
+    let pkts = conversation(c, s, (1, 2), &script);
+    let dir = scratch("offload-ignore");
+    let path = dir.join("http.pcap");
+    write_pcap(&path, LinkType::RAW, &pkts);
+    let mut offload = Offload::spawn(|| SmtpPipeline::new(PipelineConfig::default(), Vec::new()));
+    let outcome = read_files(
+        &[path.display().to_string()],
+        Default::default(),
+        &mut offload,
+    );
+    let pipeline = offload.finish().unwrap();
+    assert_eq!(pipeline.stats.not_smtp, 1);
+    assert!(pipeline.into_consumer().is_empty());
+    assert_eq!(outcome.stats.connections_ignored, 1);
+    // Only what was reassembled before the answer came back: a small part.
+    let delivered = outcome.stats.streams[1].bytes_delivered;
+    assert!(
+        delivered < 5_000_000 / 4,
+        "{delivered} bytes reassembled after the decline"
+    );
+}
