@@ -25,7 +25,7 @@ pub const DEFAULT_MAX_OOO_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_MAX_OOO_SEGMENTS: usize = 2048;
 /// Delivered bytes remembered per direction to check that a retransmission
 /// repeats what was delivered (a difference is an evasion sign).
-pub const RECENT_BYTES: usize = 2048;
+pub const RECENT_BYTES: usize = 1024;
 /// Segments further than this from the expected sequence number are not
 /// part of this stream (a stale 4-tuple, garbage): dropped and counted.
 const MAX_WINDOW: i64 = 1 << 30;

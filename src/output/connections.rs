@@ -2,7 +2,7 @@
 //! connection as it ends (endpoints, times, bytes each way, gaps, how it
 //! ended). Streaming: nothing is kept once a connection is printed.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::{self, Write};
 
 use crate::capture::Timestamp;
@@ -19,7 +19,7 @@ struct Tally {
 /// A [`StreamSink`] that prints each connection when it closes.
 pub struct ConnectionLister<W: Write> {
     out: W,
-    open: HashMap<ConnId, Tally>,
+    open: FxHashMap<ConnId, Tally>,
     /// First write error; later events are dropped once output failed.
     pub error: Option<io::Error>,
     pub printed: u64,
@@ -29,7 +29,7 @@ impl<W: Write> ConnectionLister<W> {
     pub fn new(out: W) -> Self {
         ConnectionLister {
             out,
-            open: HashMap::new(),
+            open: FxHashMap::default(),
             error: None,
             printed: 0,
         }
