@@ -544,6 +544,23 @@ fn test_starttls_command_injection() {
 }
 
 #[test]
+fn test_starttls_220_then_plaintext_both_ways_is_stripping_not_injection() {
+    let steps: Vec<(Dir, &[u8])> = vec![
+        GREET,
+        EHLO,
+        CAPS,
+        (C, b"STARTTLS\r\n"),
+        (S, b"220 go ahead\r\n"),
+        (C, b"EHLO client.example.com\r\n"),
+        (S, b"250-mx.example.org\r\n250 SIZE 1000\r\n"),
+    ];
+    let (s, f) = findings(25, &steps);
+    assert_raised(&s, &f, "starttls-stripping-indicator", High);
+    assert_quiet(&f, "starttls-command-injection");
+    assert_quiet(&f, "starttls-response-injection");
+}
+
+#[test]
 fn test_starttls_response_injection() {
     let (s, f) = findings(
         25,

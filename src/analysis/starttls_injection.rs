@@ -27,6 +27,37 @@ pub static RESPONSE: RuleInfo = RuleInfo {
 pub static INFOS: &[&RuleInfo] = &[&COMMAND, &RESPONSE];
 
 pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let starttls = commands(s).filter(|c| c.verb == "STARTTLS").last();
+    let reply_frame = starttls
+        .as_ref()
+        .and_then(|c| c.reply(s))
+        .map(|(r, _)| s.timeline[r].frame);
+    let plain = |d: Dir| {
+        s.anomalies
+            .iter()
+            .find(|a| a.dir == d && matches!(a.anomaly, Anomaly::PlaintextAfterStartTls { .. }))
+    };
+    // Both sides carry on in plaintext, the client only after the 220
+    // arrived: nobody ever started TLS. That is a middlebox answering
+    // STARTTLS (or a capture behind a TLS terminator), not injection.
+    if let (Some(c), Some(sv), Some(rf)) = (
+        plain(Dir::ClientToServer),
+        plain(Dir::ServerToClient),
+        reply_frame,
+    ) {
+        if c.frame > rf {
+            let summary = format!(
+                "{} answered STARTTLS with 220 but both sides went on in plaintext SMTP: TLS never started (a middlebox, or a capture behind a TLS terminator?)",
+                s.server
+            );
+            let mut f = Finding::new(&super::starttls_stripping::INFO, High, summary, s);
+            if let Some(st) = &starttls {
+                f = f.event(s, st.idx);
+            }
+            out.push(f.frame(c.frame).frame(sv.frame));
+            return;
+        }
+    }
     for a in &s.anomalies {
         let Anomaly::PlaintextAfterStartTls { bytes, evidence } = &a.anomaly else {
             continue;
@@ -40,7 +71,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             short(&escape_bytes(evidence), 100)
         );
         let mut f = Finding::new(info, Critical, summary, s);
-        if let Some(c) = commands(s).filter(|c| c.verb == "STARTTLS").last() {
+        if let Some(c) = &starttls {
             f = f.event(s, c.idx);
         }
         out.push(f.frame(a.frame));

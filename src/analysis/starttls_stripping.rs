@@ -11,7 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     id: "starttls-stripping-indicator",
     group: "tls",
     severities: &[High],
-    trigger: "STARTTLS missing from an EHLO reply of a server that offered it in an earlier session, or STARTTLS advertised but answered 500/502",
+    trigger: "STARTTLS missing from an EHLO reply of a server that offered it in an earlier session, STARTTLS advertised but answered 500/502, or a 220 to STARTTLS followed by plaintext SMTP in both directions",
     explanation: "An on-path attacker (or a middlebox) deleting STARTTLS keeps the session in clear without either side noticing.",
     references: &["RFC 3207 §6", "RFC 5321 §4.2.4", "Durumeric et al., IMC 2015", "RFC 8461 (MTA-STS)"],
 };
