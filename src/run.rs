@@ -297,6 +297,7 @@ fn run_live(args: &Args) -> Result<i32> {
     let format = args.format.unwrap_or(Format::Text);
     let out = LineFlush(io::stdout());
     let mut table = FlowTable::new(flow_config(args));
+    let mut worst = None;
     let result = if format == Format::Connections {
         let mut lister = ConnectionLister::new(out);
         let r = pump(&mut source, &mut table, &mut lister);
@@ -309,6 +310,7 @@ fn run_live(args: &Args) -> Result<i32> {
         let r = pump(&mut source, &mut table, &mut pipeline);
         table.finish(&mut pipeline);
         drop(pipeline);
+        worst = sessions.analyzer.worst();
         sessions.finish()?;
         r
     };
@@ -321,7 +323,7 @@ fn run_live(args: &Args) -> Result<i32> {
         eprint!("{stats}");
     }
     match result {
-        Ok(()) => Ok(EXIT_OK),
+        Ok(()) => Ok(fail_on(args, EXIT_OK, worst)),
         Err(e) => Err(e).context("live capture"),
     }
 }
