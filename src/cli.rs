@@ -110,4 +110,20 @@ pub struct Args {
     /// IP datagrams held waiting for missing fragments.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_DATAGRAMS)]
     pub max_fragments: usize,
+
+    /// Attach only findings at or above this severity (info, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub min_severity: crate::analysis::Severity,
+
+    /// Exit with status 3 when a finding at or above this severity was raised.
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<crate::analysis::Severity>,
+
+    /// A domain your servers receive mail for (repeatable); enables the open-relay and relay-probe rules.
+    #[arg(long = "local-domain", value_name = "DOMAIN")]
+    pub local_domains: Vec<String>,
+
+    /// A network whose clients may relay, e.g. 192.0.2.0/24 (repeatable).
+    #[arg(long = "trusted-net", value_name = "CIDR")]
+    pub trusted_nets: Vec<crate::analysis::Cidr>,
 }

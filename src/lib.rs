@@ -10,6 +10,7 @@
 //! `pipeline` joins the stages (net events to finished sessions); `cli` and
 //! `run` parse the command line and drive one run.
 
+pub mod analysis;
 pub mod capture;
 pub mod model;
 pub mod net;

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
+use crate::analysis::{AnalysisConfig, Analyzer};
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::PacketSource;
-use crate::cli::{Args, Format, EXIT_BAD_INPUT, EXIT_OK};
+use crate::cli::{Args, Format, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use crate::model::Session;
 use crate::net::flow::{FlowConfig, FlowTable};
 use crate::net::ip::IpConfig;
@@ -100,6 +101,7 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     let format = args.format.unwrap_or(Format::Text);
     let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut worst = None;
     let outcome = if format == Format::Connections {
         let mut lister = ConnectionLister::new(out);
         let outcome = read_files(&args.files, flow_config(args), &mut lister);
@@ -107,7 +109,8 @@ pub fn run(args: &Args) -> Result<i32> {
         outcome
     } else {
         drop(out);
-        // Reading and reassembly here; SMTP, MIME and output on a second core.
+        // Reading and reassembly here; SMTP, MIME, analysis and output on
+        // a second core.
         let sessions = SessionOutput::new(
             args,
             format,
@@ -121,14 +124,37 @@ pub fn run(args: &Args) -> Result<i32> {
                 "the SMTP decoder thread failed (a bug: please report it with the capture)"
             )
         })?;
-        pipeline.into_consumer().finish()?;
+        let sessions = pipeline.into_consumer();
+        worst = sessions.analyzer.worst();
+        sessions.finish()?;
         outcome
     };
     // The packet-layer summary ends every run that read anything.
     if args.stats || outcome.stats.packets > 0 {
         eprint!("{}", outcome.stats);
     }
-    report_errors(&outcome.errors)
+    report_errors(&outcome.errors).map(|code| fail_on(args, code, worst))
+}
+
+/// `--fail-on`: status 3 when a finding at or above the level was raised
+/// (bad input, status 2, wins).
+pub fn fail_on(args: &Args, code: i32, worst: Option<crate::analysis::Severity>) -> i32 {
+    match (args.fail_on, worst) {
+        (Some(level), Some(w)) if code == EXIT_OK && w >= level => EXIT_FINDINGS,
+        _ => code,
+    }
+}
+
+pub fn analysis_config(args: &Args) -> AnalysisConfig {
+    AnalysisConfig {
+        local_domains: args
+            .local_domains
+            .iter()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+            .collect(),
+        trusted_nets: args.trusted_nets.clone(),
+        min_severity: args.min_severity,
+    }
 }
 
 pub fn pipeline_config(args: &Args) -> PipelineConfig {
@@ -143,6 +169,10 @@ pub fn pipeline_config(args: &Args) -> PipelineConfig {
 pub struct SessionOutput<'w> {
     writer: Box<dyn SessionWriter + Send + 'w>,
     exporter: Option<Exporter>,
+    /// Security findings, attached to each session before it is written.
+    pub analyzer: Analyzer,
+    /// Text runs end with a findings summary.
+    summary: bool,
     /// First failure; later sessions are dropped once output failed.
     error: Option<anyhow::Error>,
     pub sessions: u64,
@@ -169,6 +199,8 @@ impl<'w> SessionOutput<'w> {
         Ok(SessionOutput {
             writer,
             exporter,
+            analyzer: Analyzer::new(analysis_config(args)),
+            summary: format == Format::Text,
             error: None,
             sessions: 0,
         })
@@ -183,6 +215,8 @@ impl<'w> SessionOutput<'w> {
             return;
         }
         self.sessions += 1;
+        // Before export: the smuggling rule reads the message bytes.
+        self.analyzer.session(&mut s);
         if let Some(exporter) = &mut self.exporter {
             for (i, tx) in s.transactions.iter_mut().enumerate() {
                 // The raw bytes are needed only until they are on disk.
@@ -205,6 +239,11 @@ impl<'w> SessionOutput<'w> {
     pub fn finish(mut self) -> Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
+        }
+        if self.summary && self.sessions > 0 {
+            self.writer
+                .trailer(&self.analyzer.summary())
+                .context("writing the output")?;
         }
         self.writer.finish().context("writing the output")?;
         if let Some(exporter) = &self.exporter {
@@ -283,6 +322,7 @@ fn run_live(args: &Args) -> Result<i32> {
     let format = args.format.unwrap_or(Format::Text);
     let out = LineFlush(io::stdout());
     let mut table = FlowTable::new(flow_config(args));
+    let mut worst = None;
     let result = if format == Format::Connections {
         let mut lister = ConnectionLister::new(out);
         let r = pump(&mut source, &mut table, &mut lister);
@@ -294,7 +334,9 @@ fn run_live(args: &Args) -> Result<i32> {
         let mut pipeline = SmtpPipeline::new(pipeline_config(args), sessions);
         let r = pump(&mut source, &mut table, &mut pipeline);
         table.finish(&mut pipeline);
-        pipeline.into_consumer().finish()?;
+        let sessions = pipeline.into_consumer();
+        worst = sessions.analyzer.worst();
+        sessions.finish()?;
         r
     };
     source.flush().context("finishing the -w file")?;
@@ -304,7 +346,7 @@ fn run_live(args: &Args) -> Result<i32> {
     stats.interface_dropped = Some(live.interface_dropped);
     eprint!("{stats}");
     match result {
-        Ok(()) => Ok(EXIT_OK),
+        Ok(()) => Ok(fail_on(args, EXIT_OK, worst)),
         Err(e) => Err(e).context("live capture"),
     }
 }

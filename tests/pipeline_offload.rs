@@ -8,7 +8,7 @@ use smtpscope::capture::LinkType;
 use smtpscope::model::Session;
 use smtpscope::output::json::session_json;
 use smtpscope::output::OutputOptions;
-use smtpscope::pipeline::offload::Offload;
+use smtpscope::pipeline::offload::{Offload, BATCH_BYTES, QUEUE_BATCHES};
 use smtpscope::pipeline::{PipelineConfig, SmtpPipeline};
 use smtpscope::run::read_files;
 

@@ -91,6 +91,36 @@ pub struct AuthInfo {
     pub secret_kind: Option<SecretKind>,
     pub ntlm_domain: Option<String>,
     pub ntlm_workstation: Option<String>,
+    /// Every attempt in order, at most [`MAX_AUTH_HISTORY`].
+    #[serde(skip)]
+    pub history: Vec<AuthAttempt>,
+    /// Attempts beyond the cap, counted.
+    #[serde(skip)]
+    pub history_dropped: u64,
+}
+
+/// Attempts kept per session in [`AuthInfo::history`]; later ones are
+/// counted in `history_dropped`.
+pub const MAX_AUTH_HISTORY: usize = 256;
+
+/// One AUTH exchange as the analysis stage needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthAttempt {
+    pub mechanism: String,
+    pub user: Option<String>,
+    /// Some(true) on 235, Some(false) on a failure reply, None otherwise.
+    pub success: Option<bool>,
+    pub cancelled: bool,
+    pub code: Option<ReplyCode>,
+    /// Timeline index of the AUTH command.
+    pub event: Option<usize>,
+    pub frame: u64,
+    /// Frame of the final reply.
+    pub reply_frame: Option<u64>,
+    /// A hash of the credential material (user and secret), to tell a
+    /// client repeating one stale credential from one trying many. Never
+    /// shown: it only compares attempts.
+    pub credential: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -211,6 +241,36 @@ pub struct Session {
     /// Findings from the analysis stage, as JSON objects; outputs copy
     /// them into `warnings`. The decoder and builder leave it empty.
     pub warnings: Vec<serde_json::Value>,
+}
+
+impl AuthAttempt {
+    fn update(&mut self, phase: &AuthPhase, st: &crate::smtp::auth::SaslState, frame: u64) {
+        match phase {
+            AuthPhase::Succeeded => {
+                self.success = Some(true);
+                self.code = Some(ReplyCode::AUTH_OK);
+                self.reply_frame = Some(frame);
+            }
+            AuthPhase::Failed { code } => {
+                self.success = Some(false);
+                self.code = Some(*code);
+                self.reply_frame = Some(frame);
+            }
+            AuthPhase::Cancelled => self.cancelled = true,
+            _ => {}
+        }
+        if st.user.is_some() {
+            self.user = st.user.clone();
+        }
+        if st.user.is_some() || st.secret.is_some() {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            st.mechanism.hash(&mut h);
+            st.user.hash(&mut h);
+            st.secret.as_ref().map(Secret::reveal).hash(&mut h);
+            self.credential = Some(h.finish());
+        }
+    }
 }
 
 /// Caps of the model.
@@ -430,6 +490,14 @@ impl SessionBuilder {
                 }
             }
             EventKind::Auth(ref step) => {
+                let auth_command = match step.phase {
+                    AuthPhase::Started => self
+                        .s
+                        .timeline
+                        .iter()
+                        .rposition(|t| t.kind == TimelineKind::Command),
+                    _ => None,
+                };
                 let auth = self.s.auth.get_or_insert_with(AuthInfo::default);
                 let st = &step.state;
                 match &step.phase {
@@ -438,6 +506,16 @@ impl SessionBuilder {
                         auth.mechanism = st.mechanism.clone();
                         auth.mechanisms.push(st.mechanism.clone());
                         auth.success = None;
+                        if auth.history.len() < MAX_AUTH_HISTORY {
+                            auth.history.push(AuthAttempt {
+                                mechanism: st.mechanism.clone(),
+                                event: auth_command,
+                                frame: ev.frame,
+                                ..AuthAttempt::default()
+                            });
+                        } else {
+                            auth.history_dropped += 1;
+                        }
                     }
                     AuthPhase::Succeeded => auth.success = Some(true),
                     AuthPhase::Failed { .. } => {
@@ -446,6 +524,11 @@ impl SessionBuilder {
                     }
                     AuthPhase::Cancelled => auth.cancelled += 1,
                     AuthPhase::Challenge | AuthPhase::Response => {}
+                }
+                if auth.history_dropped == 0 {
+                    if let Some(a) = auth.history.last_mut() {
+                        a.update(&step.phase, st, ev.frame);
+                    }
                 }
                 if st.user.is_some() {
                     auth.user = st.user.clone();

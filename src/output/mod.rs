@@ -28,4 +28,9 @@ pub struct OutputOptions {
 pub trait SessionWriter {
     fn session(&mut self, s: &Session) -> io::Result<()>;
     fn finish(&mut self) -> io::Result<()>;
+    /// Text written after the last session (the text run's findings
+    /// summary); formats that cannot carry it ignore it.
+    fn trailer(&mut self, _text: &str) -> io::Result<()> {
+        Ok(())
+    }
 }

@@ -222,7 +222,37 @@ pub fn render(s: &Session, opts: &OutputOptions) -> String {
         }
     }
     for w in &s.warnings {
-        let _ = writeln!(out, "  warning: {}", render_value(w));
+        match (
+            w["id"].as_str(),
+            w["severity"].as_str(),
+            w["summary"].as_str(),
+        ) {
+            (Some(id), Some(sev), Some(summary)) => {
+                let list = |k: &str| {
+                    w["evidence"][k]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|v| v.to_string())
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_default()
+                };
+                let _ = writeln!(
+                    out,
+                    "  finding [{}] {}: {} (events {}; frames {})",
+                    safe(sev),
+                    safe(id),
+                    safe(summary),
+                    list("events"),
+                    list("frames")
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "  warning: {}", render_value(w));
+            }
+        }
     }
     out
 }
@@ -252,5 +282,9 @@ impl<W: Write> SessionWriter for TextWriter<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    fn trailer(&mut self, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())
     }
 }

@@ -70,6 +70,9 @@ pub struct MimePart {
     /// The declared transfer encoding or nesting did not decode; the content
     /// was kept as raw text.
     pub encoding_problem: bool,
+    /// What the decoded content's first bytes say it is, whatever its name
+    /// or declared type (see [`magic_class`]); leaf parts only.
+    pub magic: Option<&'static str>,
 }
 
 impl MessageSummary {
@@ -390,7 +393,28 @@ fn describe(node: &Node<'_, '_>) -> MimePart {
         sha256: is_leaf.then(|| hex_sha256(&content)),
         is_attachment,
         encoding_problem: part.is_encoding_problem,
+        magic: if is_leaf { magic_class(&content) } else { None },
     }
+}
+
+/// A file-type class from leading magic bytes: the few types that matter
+/// when the name says otherwise (an executable behind `invoice.pdf`).
+pub fn magic_class(content: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"MZ", "pe-executable"),
+        (b"\x7fELF", "elf-executable"),
+        (b"\xca\xfe\xba\xbe", "mach-o-executable"),
+        (b"\xcf\xfa\xed\xfe", "mach-o-executable"),
+        (b"PK\x03\x04", "zip"),
+        (b"Rar!", "rar"),
+        (b"7z\xbc\xaf\x27\x1c", "7z"),
+        (b"%PDF", "pdf"),
+        (b"\xd0\xcf\x11\xe0", "ole2"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(m, _)| content.starts_with(m))
+        .map(|(_, class)| *class)
 }
 
 /// The part's bytes after transfer decoding but before any charset
@@ -452,6 +476,14 @@ mod tests {
 
     fn crlf(s: &str) -> Vec<u8> {
         s.replace('\n', "\r\n").into_bytes()
+    }
+
+    #[test]
+    fn test_magic_class_names_executables_and_archives() {
+        assert_eq!(magic_class(b"MZ\x90\x00"), Some("pe-executable"));
+        assert_eq!(magic_class(b"PK\x03\x04rest"), Some("zip"));
+        assert_eq!(magic_class(b"Hello"), None);
+        assert_eq!(magic_class(b""), None);
     }
 
     #[test]

@@ -1,0 +1,35 @@
+//! Plaintext SMTP on the implicit-TLS submission port.
+
+use super::Severity::*;
+use super::*;
+use crate::smtp::event::Anomaly;
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: "implicit-tls-port-cleartext",
+    group: "tls",
+    severities: &[High],
+    trigger: "A session on port 465 (submissions) that starts with plaintext SMTP instead of a TLS handshake",
+    explanation: "Port 465 promises TLS from the first byte; plaintext there means a misconfigured server or client, and any credentials sent are exposed.",
+    references: &["RFC 8314 §3.3, §7.3"],
+};
+
+pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let Some(a) = s
+        .anomalies
+        .iter()
+        .find(|a| a.anomaly == Anomaly::PlaintextOnImplicitTlsPort)
+    else {
+        return;
+    };
+    let summary = format!(
+        "plaintext SMTP on implicit-TLS port {} ({} -> {})",
+        s.server.port(),
+        s.client,
+        s.server
+    );
+    let mut f = Finding::new(&INFO, High, summary, s).frame(a.frame);
+    if !s.timeline.is_empty() {
+        f = f.event(s, 0);
+    }
+    out.push(f);
+}

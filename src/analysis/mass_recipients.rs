@@ -1,0 +1,40 @@
+//! Very many recipients in one transaction.
+
+use super::Severity::*;
+use super::*;
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: "mass-recipients",
+    group: "recon",
+    severities: &[Low, Medium],
+    trigger: "More than 100 RCPT in one transaction, or a 452 too-many-recipients reply; medium beyond 1000",
+    explanation: "Hundreds of recipients per message is typical of spam runs from compromised accounts (and of bulk mail, which should be known).",
+    references: &["RFC 5321 §4.5.3.1.8, §4.5.3.1.10"],
+};
+
+pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let too_many = commands(s).find(|c| c.verb == "RCPT" && matches!(c.reply(s), Some((_, 452))));
+    let biggest = s
+        .transactions
+        .iter()
+        .map(|t| t.rcpt_to.len())
+        .max()
+        .unwrap_or(0);
+    if biggest <= 100 && too_many.is_none() {
+        return;
+    }
+    let sev = if biggest > 1000 { Medium } else { Low };
+    let summary = format!(
+        "{biggest} recipients in one transaction{}",
+        if too_many.is_some() {
+            "; the server answered 452 (too many recipients)"
+        } else {
+            ""
+        }
+    );
+    let mut f = Finding::new(&INFO, sev, summary, s);
+    if let Some(c) = too_many.or_else(|| commands(s).find(|c| c.verb == "RCPT")) {
+        f = f.event(s, c.idx);
+    }
+    out.push(f);
+}
