@@ -284,3 +284,35 @@ fn test_starttls_resets_the_state_to_greeted_until_a_new_ehlo() {
     let go = explain_event(&s, s.timeline[cmd(&s, "STARTTLS")].reply.unwrap());
     assert_eq!(go.state_after, State::Greeted);
 }
+
+#[test]
+fn test_capture_started_mid_session_is_uncertain_and_not_flagged() {
+    // No greeting, no MAIL seen: the capture began inside a transaction.
+    let s = session(&[
+        (Cl, b"RCPT TO:<bob@example.org>\r\n"),
+        (Sv, b"250 2.1.5 Ok\r\n"),
+        (Cl, b"DATA\r\n"),
+        (Sv, b"354 go ahead\r\n"),
+        (Cl, b"Subject: x\r\n\r\nbody\r\n.\r\n"),
+        (Sv, b"250 2.0.0 queued\r\n"),
+        (Cl, b"RCPT TO:<late@example.org>\r\n"),
+        (Sv, b"503 5.5.1 need MAIL\r\n"),
+    ]);
+    let rcpt = explain_event(&s, cmd(&s, "RCPT"));
+    assert_eq!(rcpt.violation, None);
+    assert!(rcpt.uncertain);
+    // The 250 to RCPT proves recipients were accepted: DATA is in order.
+    let data = explain_event(&s, cmd(&s, "DATA"));
+    assert_eq!((data.violation, data.state_before), (None, State::RcptOk));
+    assert!(rcpt.to_lines().iter().any(|l| l.contains("uncertain")));
+    // The final reply to the message pins the state down again: a RCPT
+    // after it is out of sequence.
+    let late = s
+        .timeline
+        .iter()
+        .rposition(|t| t.kind == TimelineKind::Command && t.lines[0].starts_with("RCPT"))
+        .unwrap();
+    let late = explain_event(&s, late);
+    assert!(!late.uncertain);
+    assert!(late.violation.unwrap().contains("RCPT before MAIL"));
+}

@@ -200,6 +200,11 @@ fn test_explain_answers_match_the_rfcs() {
     assert!(!render_text(&both).contains("mismatch"));
     assert!(render_text(&explain("250 5.7.1")).contains("mismatch"));
 
+    // The registry's own notation, any class.
+    let x = explain("x.1.1");
+    assert_eq!(x.entries[0].title, "X.1.1");
+    assert!(x.entries[0].details[0].starts_with("class X = any of 2"));
+
     // Unlisted codes are read by their parts, never refused.
     let odd = explain("436");
     assert!(odd.is_known() && !odd.entries[0].listed);

@@ -30,6 +30,9 @@ pub struct LineExplanation {
     pub valid_next: Vec<&'static str>,
     /// The sequence rule this line breaks, if any.
     pub violation: Option<String>,
+    /// The state is a guess: a gap, a capture that started mid-session or
+    /// a role swap came before this line, so no sequence rule is applied.
+    pub uncertain: bool,
 }
 
 impl LineExplanation {
@@ -44,10 +47,15 @@ impl LineExplanation {
             state::info(self.state_before),
             state::info(self.state_after),
         );
-        if b.state == a.state {
-            out.push(format!("state: {} (unchanged)", b.name));
+        let guess = if self.uncertain {
+            " (uncertain: part of the dialogue was not seen)"
         } else {
-            out.push(format!("state: {} -> {}", b.name, a.name));
+            ""
+        };
+        if b.state == a.state {
+            out.push(format!("state: {} (unchanged){guess}", b.name));
+        } else {
+            out.push(format!("state: {} -> {}{guess}", b.name, a.name));
         }
         if !self.valid_next.is_empty() {
             out.push(format!("valid next: {}", self.valid_next.join(" ")));
@@ -60,9 +68,11 @@ impl LineExplanation {
 }
 
 /// Explains timeline item `index` (out of range: a placeholder saying so).
+/// Each call walks the timeline; a view that explains many lines of one
+/// session should keep [`state::track`]'s steps and use [`explain_event_at`].
 pub fn explain_event(session: &Session, index: usize) -> LineExplanation {
     let steps = state::track(session);
-    explain_with_steps(session, &steps, index)
+    explain_event_at(session, &steps, index)
 }
 
 /// Explanation lines for every timeline item, in order, for the text
@@ -70,7 +80,7 @@ pub fn explain_event(session: &Session, index: usize) -> LineExplanation {
 pub fn annotate(session: &Session) -> Vec<(usize, Vec<String>)> {
     let steps = state::track(session);
     (0..session.timeline.len())
-        .map(|i| (i, explain_with_steps(session, &steps, i).to_lines()))
+        .map(|i| (i, explain_event_at(session, &steps, i).to_lines()))
         .collect()
 }
 
@@ -84,7 +94,9 @@ fn valid_next(step: &Step) -> Vec<&'static str> {
         .collect()
 }
 
-fn explain_with_steps(session: &Session, steps: &[Step], index: usize) -> LineExplanation {
+/// Explains item `index` with precomputed `steps` (from [`state::track`]
+/// on the same session).
+pub fn explain_event_at(session: &Session, steps: &[Step], index: usize) -> LineExplanation {
     let (Some(t), Some(step)) = (session.timeline.get(index), steps.get(index)) else {
         return LineExplanation {
             index,
@@ -95,6 +107,7 @@ fn explain_with_steps(session: &Session, steps: &[Step], index: usize) -> LineEx
             state_after: State::Connected,
             valid_next: Vec::new(),
             violation: None,
+            uncertain: false,
         };
     };
     let mut x = LineExplanation {
@@ -106,6 +119,7 @@ fn explain_with_steps(session: &Session, steps: &[Step], index: usize) -> LineEx
         state_after: step.after,
         valid_next: valid_next(step),
         violation: step.violation.map(str::to_string),
+        uncertain: step.flags.uncertain,
     };
     let first = t.lines.first().map(String::as_str).unwrap_or("");
     match t.kind {

@@ -22,7 +22,7 @@ pub mod line;
 pub mod replies;
 pub mod state;
 
-pub use line::{annotate, explain_event, LineExplanation};
+pub use line::{annotate, explain_event, explain_event_at, LineExplanation};
 
 use std::fmt::Write as _;
 
@@ -119,6 +119,12 @@ pub fn explain_with(term: &str, findings: &[(&str, &str)]) -> Explanation {
             entries.push(reply_entry(code));
         } else if let Some(enh) = parse_enhanced(t) {
             entries.push(enhanced_entry(enh));
+        } else if let Some(enh) = parse_any_class(t) {
+            // "X.1.1": the registry's own notation, any class.
+            let mut e = enhanced_entry(enh);
+            e.title = format!("X.{}.{}", enh.subject, enh.detail);
+            e.details[0] = "class X = any of 2 (success), 4 (transient) or 5 (permanent)".into();
+            entries.push(e);
         } else {
             if let Some(c) = commands::command(t) {
                 entries.push(command_entry(c));
@@ -177,6 +183,11 @@ fn parse_enhanced(t: &str) -> Option<EnhancedCode> {
         Some((c, [])) => Some(c),
         _ => None,
     }
+}
+
+fn parse_any_class(t: &str) -> Option<EnhancedCode> {
+    let rest = t.strip_prefix(['X', 'x'])?;
+    parse_enhanced(&format!("5{rest}"))
 }
 
 pub(crate) fn reply_entry(code: u16) -> Entry {

@@ -201,6 +201,33 @@ pub fn on_reply(s: State, flags: &mut Flags, req: &Req, code: u16) -> State {
     }
 }
 
+/// The state a reply proves whatever came before it: what lets the
+/// tracker recover after a gap or a capture that began mid-session.
+pub fn anchor(req: &Req, code: u16) -> Option<State> {
+    let positive = (200..300).contains(&code);
+    match req {
+        Req::DataEnd => Some(State::Ready),
+        Req::AuthResponse if code == 235 => Some(State::Ready),
+        Req::AuthResponse if code == 334 => Some(State::InAuth),
+        Req::AuthResponse => None,
+        Req::Command {
+            verb, bdat_last, ..
+        } => match (verb.as_str(), code) {
+            ("EHLO" | "HELO" | "LHLO" | "RSET", _) if positive => Some(State::Ready),
+            ("MAIL", 250) => Some(State::MailOk),
+            ("RCPT", 250 | 251) => Some(State::RcptOk),
+            ("DATA", 354) => Some(State::InData),
+            ("BDAT", _) if positive && *bdat_last => Some(State::Ready),
+            ("BDAT", _) if positive => Some(State::InBdat),
+            ("STARTTLS" | "XCLIENT", 220) => Some(State::Greeted),
+            ("AUTH", 235) => Some(State::Ready),
+            ("AUTH", 334) => Some(State::InAuth),
+            ("QUIT", 221) => Some(State::Closing),
+            _ => None,
+        },
+    }
+}
+
 /// The state around one timeline item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -334,19 +361,13 @@ pub fn track(session: &Session) -> Vec<Step> {
                 match req {
                     Some(req) => {
                         let next = on_reply(state, &mut flags, &req, code);
-                        if (200..300).contains(&code)
-                            && matches!(
-                                next,
-                                State::Ready | State::MailOk | State::RcptOk | State::Greeted
-                            )
-                            && !matches!(req, Req::Command { ref verb, .. } if verb == "TURN" || verb == "ATRN")
-                        {
-                            flags.uncertain = false;
+                        match anchor(&req, code) {
+                            Some(known) if flags.uncertain => {
+                                flags.uncertain = false;
+                                known
+                            }
+                            _ => next,
                         }
-                        if code == 354 || code == 334 || code == 220 {
-                            flags.uncertain = false;
-                        }
-                        next
                     }
                     None if code == 421 => State::Closing,
                     None => state,
