@@ -316,3 +316,26 @@ fn test_capture_started_mid_session_is_uncertain_and_not_flagged() {
     assert!(!late.uncertain);
     assert!(late.violation.unwrap().contains("RCPT before MAIL"));
 }
+
+#[test]
+fn test_hostile_verb_is_shown_escaped_once_and_never_raw() {
+    let s = session(&[
+        (Sv, b"220 mx.example ESMTP\r\n"),
+        (Cl, b"X\x1b[31mEVIL arg\r\n"),
+        (Sv, b"500 5.5.2 unrecognized\r\n"),
+    ]);
+    let i = s
+        .timeline
+        .iter()
+        .position(|t| t.kind == TimelineKind::Command)
+        .unwrap();
+    let x = explain_event(&s, i);
+    assert_eq!(x.summary, "X\\x1b[31mEVIL: not an SMTP command we know");
+    assert!(x.to_lines().iter().all(|l| !l.contains('\u{1b}')));
+    let reply = explain_event(&s, s.timeline[i].reply.unwrap());
+    assert!(
+        reply.summary.starts_with("500 to X\\x1b[31mEVIL:"),
+        "{}",
+        reply.summary
+    );
+}

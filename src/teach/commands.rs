@@ -269,7 +269,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         syntax: "ETRN SP [\"@\" / \"#\"] node",
         meaning: "Asks the server to start delivering the mail it queues for a host or domain \
                   (\"@\" includes subdomains, \"#\" names a queue).",
-        reference: "RFC 1985 §5",
+        reference: "RFC 1985",
         status: CommandStatus::Extension,
         before: "EHLO with ETRN listed",
         after: "250-253 then QUIT; the queued mail arrives on a new connection",
@@ -283,7 +283,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         syntax: "ATRN [SP domain *(\",\" domain)]",
         meaning: "Authenticated TURN for on-demand relay: after AUTH, the client asks the \
                   server to swap roles and deliver queued mail on this connection.",
-        reference: "RFC 2645 §4",
+        reference: "RFC 2645",
         status: CommandStatus::Extension,
         before: "a successful AUTH (ODMR, port 366)",
         after: "250, then the roles swap: the original client sends a 220 greeting and the original server starts with EHLO",
@@ -349,7 +349,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         syntax: "BURL SP absolute-URI [SP LAST]",
         meaning: "Message submission: the server fetches (part of) the message from an IMAP \
                   URL instead of receiving it from the client.",
-        reference: "RFC 4468 §3",
+        reference: "RFC 4468",
         status: CommandStatus::Extension,
         before: "accepted recipients on a submission server that lists BURL",
         after: "250; after LAST, the final reply for the message",
@@ -426,12 +426,12 @@ pub static COMMANDS: &[CommandInfo] = &[
     },
     CommandInfo {
         verb: "XEXCH50",
-        syntax: "XEXCH50 SP size SP 2",
+        syntax: "XEXCH50 <vendor-defined arguments>",
         meaning: "Microsoft Exchange: transfers a binary block of Exchange properties between servers.",
         reference: "vendor (Microsoft); CVE-2003-0714",
         status: CommandStatus::Private,
         before: "a transaction between Exchange servers",
-        after: "354-like exchange of a binary blob",
+        after: "a go-ahead from the server, then a binary blob",
         success: &[250, 354],
         intermediate: &[],
         errors: &[500, 502],

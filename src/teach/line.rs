@@ -172,7 +172,8 @@ pub fn explain_event_at(session: &Session, steps: &[Step], index: usize) -> Line
 fn command_line(session: &Session, line: &str, x: &mut LineExplanation) {
     let verb = state::verb_of(line);
     let args = line.get(verb.len()..).unwrap_or("").trim();
-    let shown = escape_str(&verb);
+    // Timeline text is escaped already (model invariant): shown as is.
+    let shown = line.split([' ', '\t']).next().unwrap_or("");
     match commands::command(&verb) {
         Some(c) => {
             x.summary = format!("{}: {}", c.verb, c.meaning);
@@ -213,9 +214,7 @@ fn command_line(session: &Session, line: &str, x: &mut LineExplanation) {
             if let Some(k) = param_owner(&key) {
                 x.details.push(format!(
                     "parameter {}: from the {} extension ({})",
-                    escape_str(&key),
-                    k.keyword,
-                    k.reference
+                    key, k.keyword, k.reference
                 ));
             }
         }
@@ -256,7 +255,7 @@ fn auth_mechanism(session: &Session, mech: &str, initial: bool, x: &mut LineExpl
         }
         None => x.details.push(format!(
             "mechanism {}: not one we describe (vendor-specific?)",
-            escape_str(mech)
+            mech
         )),
     }
     if initial {
@@ -361,7 +360,20 @@ fn reply_lines(session: &Session, index: usize, lines: &[String], x: &mut LineEx
         });
     let to = match (&answered, session.timeline[index].kind) {
         (_, TimelineKind::Greeting) => " (greeting)".to_string(),
-        (Some(v), _) if !v.is_empty() => format!(" to {}", escape_str(v)),
+        (Some(v), _) if !v.is_empty() => {
+            // Known verbs by their name; anything else as the client wrote it.
+            let req = session.timeline[index]
+                .answers
+                .and_then(|a| session.timeline.get(a));
+            let raw = req
+                .filter(|r| r.kind == TimelineKind::Command)
+                .and_then(|r| r.lines.first())
+                .and_then(|l| l.split([' ', '\t']).next());
+            match raw {
+                Some(raw) if commands::command(v).is_none() => format!(" to {raw}"),
+                _ => format!(" to {v}"),
+            }
+        }
         _ => String::new(),
     };
     match replies::reply(code) {
@@ -403,7 +415,7 @@ fn reply_lines(session: &Session, index: usize, lines: &[String], x: &mut LineEx
             if kw.is_empty() {
                 continue;
             }
-            let shown = escape_str(kw);
+            let shown = kw;
             match extensions::keyword(kw) {
                 Some(k) => x.details.push(format!("{}: {} ({})", k.keyword, k.enables, k.reference)),
                 None if extensions::is_private_keyword(kw) => x.details.push(format!(
