@@ -126,3 +126,54 @@ fn test_every_verb_and_keyword_in_shared_captures_is_explained() {
     let Some(dir) = shared_captures() else { return };
     check_dir(&dir);
 }
+
+/// Reviewed by hand against RFC 5321 §3.3 and §4.1.4: one transaction,
+/// two recipients refused (550 leaves the state as it was), DATA, QUIT.
+const RCPT_REJECTED_STATES: &str = "\
+220 mx.example.test ESMTP Postfix (Debian/GNU)  =>  connected -> greeted
+EHLO client.example.test  =>  greeted -> ready
+250-mx.example.test  =>  greeted -> ready
+MAIL FROM:<sender@client.test>  =>  ready -> transaction open
+250 2.1.0 Ok  =>  ready -> transaction open
+RCPT TO:<alice@example.test>  =>  transaction open -> recipients accepted
+250 2.1.5 Ok  =>  transaction open -> recipients accepted
+RCPT TO:<nobody@example.test>  =>  recipients accepted (unchanged)
+550 5.1.1 <nobody@example.test>: Recipient address rejected: User unknown in virtual mailbox table  =>  recipients accepted (unchanged)
+RCPT TO:<bob@example.test>  =>  recipients accepted (unchanged)
+250 2.1.5 Ok  =>  recipients accepted (unchanged)
+RCPT TO:<ghost@example.test>  =>  recipients accepted (unchanged)
+550 5.1.1 <ghost@example.test>: Recipient address rejected: User unknown in virtual mailbox table  =>  recipients accepted (unchanged)
+DATA  =>  recipients accepted -> message text
+354 End data with <CR><LF>.<CR><LF>  =>  recipients accepted -> message text
+  =>  message text -> ready
+250 2.0.0 Ok: queued as 42A5D98C33E  =>  message text -> ready
+QUIT  =>  ready -> closing
+221 2.0.0 Bye  =>  ready -> closing
+";
+
+#[test]
+fn test_state_walk_of_postfix_rcpt_rejected_matches_the_reviewed_golden() {
+    let (sessions, _) = decode(&[capture("postfix-rcpt-rejected.pcap")]);
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    let got: Vec<String> = annotate(s)
+        .into_iter()
+        .map(|(i, lines)| {
+            assert!(
+                !lines.iter().any(|l| l.starts_with("out of sequence")),
+                "{lines:?}"
+            );
+            let state = lines.iter().find(|l| l.starts_with("state: ")).unwrap();
+            format!(
+                "{}  =>  {}",
+                s.timeline[i]
+                    .lines
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or(""),
+                &state["state: ".len()..]
+            )
+        })
+        .collect();
+    assert_eq!(got.join("\n"), RCPT_REJECTED_STATES.trim_end());
+}
