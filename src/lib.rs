@@ -16,6 +16,7 @@ pub mod model;
 pub mod net;
 pub mod output;
 pub mod smtp;
+pub mod teach;
 
 pub mod cli;
 pub mod pipeline;

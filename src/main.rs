@@ -5,6 +5,10 @@ use smtpscope::cli::{Args, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
 use smtpscope::run::{run, BadInput};
 
 fn main() {
+    // `explain` has its own small argument set (src/teach/cli.rs).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "explain") {
+        std::process::exit(smtpscope::teach::cli::main(std::env::args_os().skip(1)));
+    }
     let args = Args::parse();
     let code = match run(&args) {
         Ok(code) => code,
