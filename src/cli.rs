@@ -126,4 +126,9 @@ pub struct Args {
     /// A network whose clients may relay, e.g. 192.0.2.0/24 (repeatable).
     #[arg(long = "trusted-net", value_name = "CIDR")]
     pub trusted_nets: Vec<crate::analysis::Cidr>,
+
+    /// Explain every line of the transcript inline: command and reply
+    /// meanings, digits of the code, the session state and what may come next.
+    #[arg(long)]
+    pub teach: bool,
 }

@@ -7,7 +7,12 @@ use smtpscope::run::{run, BadInput};
 fn main() {
     // `explain` has its own small argument set (src/teach/cli.rs).
     if std::env::args_os().nth(1).is_some_and(|a| a == "explain") {
-        std::process::exit(smtpscope::teach::cli::main(std::env::args_os().skip(1)));
+        let texts = finding_texts();
+        let findings: Vec<(&str, &str)> = texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
+        std::process::exit(smtpscope::teach::cli::main(
+            std::env::args_os().skip(1),
+            &findings,
+        ));
     }
     let args = Args::parse();
     let code = match run(&args) {
@@ -29,4 +34,26 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// The findings catalogue as `explain` shows it: severity, trigger, why it
+/// matters and the references.
+fn finding_texts() -> Vec<(&'static str, String)> {
+    smtpscope::analysis::catalogue()
+        .iter()
+        .map(|r| {
+            let severities: Vec<String> = r.severities.iter().map(|s| s.to_string()).collect();
+            (
+                r.id,
+                format!(
+                    "Security finding ({}), severity {}. Raised when: {}. Why it matters: {} References: {}.",
+                    r.group,
+                    severities.join(" to "),
+                    r.trigger.trim_end_matches('.'),
+                    r.explanation,
+                    r.references.join("; ")
+                ),
+            )
+        })
+        .collect()
 }

@@ -184,6 +184,7 @@ impl<'w> SessionOutput<'w> {
             show_secrets: args.show_secrets,
             bodies: args.bodies,
             timeline: args.timeline,
+            teach: args.teach,
         };
         let writer: Box<dyn SessionWriter + Send + 'w> = match format {
             Format::Json => Box::new(JsonWriter::new(out, opts)),

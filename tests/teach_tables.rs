@@ -307,3 +307,33 @@ fn test_explain_subcommand_exit_codes_and_list() {
     let usage = bin().arg("explain").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[test]
+fn test_text_teach_mode_annotates_every_line_of_the_tour() {
+    let tour = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tour.pcap");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtpscope"))
+        .args(["--format", "text", "--teach"])
+        .arg(&tour)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| 354 to DATA:"), "{text}");
+    assert!(text.contains("| state: greeted -> ready"), "{text}");
+    assert!(text.contains("| BDAT:"), "{text}");
+    assert!(text.contains("RFC 3030"), "{text}");
+    // Secrets stay masked in the explanation of AUTH.
+    assert!(!text.contains("wonderland"));
+    // Every line of the dialogue is followed by its explanation.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains(" C: ") && !l.contains("[DATA") && !l.contains("[BDAT") {
+            assert!(
+                lines
+                    .get(i + 1)
+                    .is_some_and(|n| n.trim_start().starts_with('|')),
+                "no explanation after {l}"
+            );
+        }
+    }
+}

@@ -22,6 +22,8 @@ pub struct OutputOptions {
     pub bodies: bool,
     /// JSON: add the per-line `events` array.
     pub timeline: bool,
+    /// Text: explain every line inline (`--teach`).
+    pub teach: bool,
 }
 
 /// A consumer of finished (or snapshotted) sessions.

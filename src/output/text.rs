@@ -199,8 +199,16 @@ fn render_value(v: &Value) -> String {
 pub fn render(s: &Session, opts: &OutputOptions) -> String {
     let mut out = header(s, opts);
     out.push('\n');
-    for t in &s.timeline {
+    let notes: rustc_hash::FxHashMap<usize, Vec<String>> = if opts.teach {
+        crate::teach::annotate(s).into_iter().collect()
+    } else {
+        Default::default()
+    };
+    for (i, t) in s.timeline.iter().enumerate() {
         write_event(&mut out, s, t, opts);
+        for line in notes.get(&i).into_iter().flatten() {
+            let _ = writeln!(out, "             | {line}");
+        }
     }
     if s.timeline_dropped > 0 {
         let _ = writeln!(out, "  ... {} more lines not kept", s.timeline_dropped);

@@ -57,11 +57,11 @@ pub fn run(
 
 /// Entry point for main.rs: `argv` starts at "explain". Returns the exit
 /// status; a closed stdout is not an error.
-pub fn main(argv: impl IntoIterator<Item = OsString>) -> i32 {
+pub fn main(argv: impl IntoIterator<Item = OsString>, findings: &[(&str, &str)]) -> i32 {
     let args = ExplainArgs::parse_from(argv);
     let stdout = io::stdout();
     let stderr = io::stderr();
-    match run(&args, &[], &mut stdout.lock(), &mut stderr.lock()) {
+    match run(&args, findings, &mut stdout.lock(), &mut stderr.lock()) {
         Ok(code) => code,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
