@@ -246,6 +246,7 @@ fn test_hostile_bytes_escaped_in_text_and_valid_in_json() {
         timeline: true,
         bodies: true,
         show_secrets: true,
+        teach: false,
     };
     let text = render(&s, &opts);
     for c in text.chars() {
@@ -333,7 +334,7 @@ proptest! {
         let steps = script();
         let whole = build(&steps, &[]);
         let split = build(&steps, &cuts);
-        let opts = OutputOptions { timeline: true, show_secrets: true, bodies: true };
+        let opts = OutputOptions { timeline: true, show_secrets: true, bodies: true, teach: false };
         prop_assert_eq!(session_json(&whole, &opts), session_json(&split, &opts));
         prop_assert_eq!(render(&whole, &opts), render(&split, &opts));
     }
