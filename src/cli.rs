@@ -110,4 +110,12 @@ pub struct Args {
     /// IP datagrams held waiting for missing fragments.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_DATAGRAMS)]
     pub max_fragments: usize,
+
+    /// Terminal UI: play the capture at its recorded pace, or SPEED times faster, as if live.
+    #[arg(long, value_name = "SPEED", num_args = 0..=1, default_missing_value = "1")]
+    pub replay: Option<Option<f64>>,
+
+    /// Terminal UI: sessions kept in memory; beyond it the oldest finished ones are dropped.
+    #[arg(long, value_name = "N", default_value_t = crate::tui::state::store::DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
 }

@@ -15,6 +15,7 @@ pub mod model;
 pub mod net;
 pub mod output;
 pub mod smtp;
+pub mod tui;
 
 pub mod cli;
 pub mod pipeline;
