@@ -460,3 +460,30 @@ fn synthetic(n: u64, w: u16, h: u16) -> App {
     app.update(Action::Resize(w, h));
     app
 }
+
+#[test]
+fn test_replay_space_pauses_and_n_steps_the_worker() {
+    use smtpscope::tui::app::Mode;
+    use smtpscope::tui::worker::Control;
+    let mut app = App::new(AppConfig {
+        mode: Mode::Replay(1.0),
+        ..AppConfig::default()
+    });
+    assert!(app.sessions.follow, "replay follows the newest session");
+    keys(&mut app, &[Action::TogglePause]);
+    assert!(app.status.paused);
+    keys(&mut app, &[Action::Step, Action::Step, Action::TogglePause]);
+    assert_eq!(
+        std::mem::take(&mut app.outbox),
+        vec![
+            Control::Pause(true),
+            Control::Step,
+            Control::Step,
+            Control::Pause(false)
+        ]
+    );
+    // Stepping a file that is not replayed does nothing.
+    let mut file = App::new(AppConfig::default());
+    keys(&mut file, &[Action::Step]);
+    assert!(file.outbox.is_empty());
+}

@@ -103,7 +103,7 @@ pub fn render_status(f: &mut Frame, area: Rect, app: &App) {
     if !any {
         spans.push(Span::styled("no findings", theme::status()));
     }
-    if !st.done {
+    if !st.done && st.mode != Mode::Live {
         spans.push(sep());
         match st.progress {
             (read, Some(total)) => spans.push(Span::styled(
