@@ -56,7 +56,8 @@ pub fn event_loop<B: Backend>(
                 Err(_) => break,
             }
         }
-        dirty |= got;
+        // A periodic frame picks up throttled list rebuilds (large lists).
+        dirty |= got || last_draw.elapsed() >= Duration::from_secs(1);
         if dirty && last_draw.elapsed() >= FRAME_INTERVAL {
             app.refresh();
             terminal.draw(|f| views::render(f, app))?;

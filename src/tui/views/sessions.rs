@@ -25,7 +25,15 @@ pub struct SessionsView {
     pub follow: bool,
     ids: Vec<ConnId>,
     built_generation: Option<u64>,
+    /// When the list was last rebuilt because data arrived.
+    built_at: Option<std::time::Instant>,
 }
+
+/// Lists at least this long are rebuilt for arriving data at most every
+/// [`LARGE_REBUILD_INTERVAL`] (a rebuild of 100,000 sessions costs about
+/// 150 ms); user actions still rebuild at once.
+pub const LARGE_LIST: usize = 10_000;
+pub const LARGE_REBUILD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
 
 impl SessionsView {
     pub fn len(&self) -> usize {
@@ -42,6 +50,7 @@ impl SessionsView {
 
     pub fn invalidate(&mut self) {
         self.built_generation = None;
+        self.built_at = None;
     }
 
     pub fn current(&self) -> Option<ConnId> {
@@ -60,7 +69,15 @@ impl SessionsView {
     }
 
     pub fn refresh(&mut self, store: &Store, height: usize) {
-        if self.built_generation != Some(store.generation) {
+        let throttled = self.built_generation.is_some()
+            && self.ids.len() >= LARGE_LIST
+            && self
+                .built_at
+                .is_some_and(|t| t.elapsed() < LARGE_REBUILD_INTERVAL);
+        if self.built_generation != Some(store.generation) && !throttled {
+            if self.built_generation.is_some() {
+                self.built_at = Some(std::time::Instant::now());
+            }
             let keep = self.current();
             self.ids = visible(store, &self.filter, self.sort, self.descending);
             self.built_generation = Some(store.generation);
