@@ -131,4 +131,12 @@ pub struct Args {
     /// meanings, digits of the code, the session state and what may come next.
     #[arg(long)]
     pub teach: bool,
+
+    /// Terminal UI: play the capture at its recorded pace, or SPEED times faster, as if live.
+    #[arg(long, value_name = "SPEED", num_args = 0..=1, default_missing_value = "1")]
+    pub replay: Option<Option<f64>>,
+
+    /// Terminal UI: sessions kept in memory; beyond it the oldest finished ones are dropped.
+    #[arg(long, value_name = "N", default_value_t = crate::tui::state::store::DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
 }

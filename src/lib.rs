@@ -17,6 +17,7 @@ pub mod net;
 pub mod output;
 pub mod smtp;
 pub mod teach;
+pub mod tui;
 
 pub mod cli;
 pub mod pipeline;

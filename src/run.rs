@@ -87,6 +87,12 @@ pub fn read_files(files: &[String], cfg: FlowConfig, sink: &mut dyn StreamSink) 
 }
 
 pub fn run(args: &Args) -> Result<i32> {
+    // On a terminal with no --format, the interactive UI replaces the transcript.
+    if args.format.is_none() && io::IsTerminal::is_terminal(&io::stdout()) {
+        if let Some(source) = crate::tui::source_for(args) {
+            return crate::tui::run(args, source);
+        }
+    }
     if args.list_interfaces || args.interface.is_some() {
         return run_live(args);
     }

@@ -133,8 +133,7 @@ fn render(capture: &str) -> String {
     );
     let opts = OutputOptions {
         timeline: true,
-        show_secrets: false,
-        bodies: false,
+        ..OutputOptions::default()
     };
     let values: Vec<Value> = sessions
         .iter()

@@ -1,0 +1,347 @@
+//! The UI's own copy of the model: sessions as the worker last reported
+//! them, with the per-row facts the sessions list shows precomputed once.
+//!
+//! Caps: at most `max_sessions` sessions (the oldest finished session is
+//! dropped first; open ones are bounded by the flow table) and at most
+//! `max_message_bytes` of retained message bytes (the oldest sessions lose
+//! their raw message first; headers and MIME summary stay). Both drops are
+//! counted for the status bar.
+
+use std::collections::BTreeMap;
+
+use crate::model::Session;
+use crate::net::ConnId;
+
+/// Default cap on sessions kept by the UI.
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+/// Default cap on raw message bytes kept by the UI.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Finding severity, lowest first. Unknown strings count as `Info`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn parse(s: &str) -> Severity {
+        match s.to_ascii_lowercase().as_str() {
+            "critical" | "crit" => Severity::Critical,
+            "high" | "error" => Severity::High,
+            "medium" | "warning" | "warn" => Severity::Medium,
+            "low" => Severity::Low,
+            _ => Severity::Info,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One finding as the TUI shows it, read tolerantly from the analysis
+/// stage's JSON (`severity`, a name in `id`/`rule`/`kind`, a text in
+/// `message`/`title`/`summary`, evidence as `frame` or `evidence.frame`
+/// and/or `evidence.timeline_index`). Strings are escaped when drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub name: String,
+    pub text: String,
+    pub frame: Option<u64>,
+    pub timeline_index: Option<usize>,
+}
+
+impl Finding {
+    pub fn from_json(v: &serde_json::Value) -> Finding {
+        let s = |keys: &[&str]| -> Option<String> {
+            keys.iter()
+                .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
+        };
+        let evidence = v.get("evidence");
+        let num = |key: &str| -> Option<u64> {
+            v.get(key)
+                .and_then(|x| x.as_u64())
+                .or_else(|| evidence.and_then(|e| e.get(key)).and_then(|x| x.as_u64()))
+                .or_else(|| {
+                    evidence
+                        .and_then(|e| e.as_array())
+                        .and_then(|a| a.first())
+                        .and_then(|e| e.get(key))
+                        .and_then(|x| x.as_u64())
+                })
+        };
+        Finding {
+            severity: Severity::parse(&s(&["severity"]).unwrap_or_default()),
+            name: s(&["id", "rule", "kind", "name"]).unwrap_or_else(|| "finding".into()),
+            text: s(&["message", "title", "summary", "detail"]).unwrap_or_default(),
+            frame: num("frame"),
+            timeline_index: num("timeline_index")
+                .or_else(|| num("event"))
+                .map(|n| n as usize),
+        }
+    }
+}
+
+/// How the session used TLS, for the badge.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TlsBadge {
+    Started,
+    /// Offered in EHLO but the client did not use it.
+    OfferedNotUsed,
+    None,
+}
+
+/// The facts one sessions-list row shows, computed once per update.
+#[derive(Clone, Debug)]
+pub struct RowFacts {
+    pub tls: TlsBadge,
+    pub auth_user: Option<String>,
+    pub auth_ok: Option<bool>,
+    pub messages: usize,
+    pub rejected: usize,
+    pub bytes: u64,
+    pub findings: Vec<Finding>,
+    pub max_severity: Option<Severity>,
+    /// Lowercased text that `/` search looks in.
+    pub haystack: String,
+}
+
+impl RowFacts {
+    pub fn of(s: &Session) -> RowFacts {
+        let tls = if s.tls.started {
+            TlsBadge::Started
+        } else if s.tls.starttls_offered {
+            TlsBadge::OfferedNotUsed
+        } else {
+            TlsBadge::None
+        };
+        let findings: Vec<Finding> = s.warnings.iter().map(Finding::from_json).collect();
+        let max_severity = findings.iter().map(|f| f.severity).max();
+        let mut hay = String::new();
+        hay.push_str(&s.client.to_string());
+        hay.push(' ');
+        hay.push_str(&s.server.to_string());
+        if let Some(h) = &s.helo {
+            hay.push(' ');
+            hay.push_str(&h.lossy());
+        }
+        if let Some(a) = &s.auth {
+            if let Some(u) = &a.user {
+                hay.push(' ');
+                hay.push_str(u);
+            }
+        }
+        for t in &s.transactions {
+            if let Some(m) = &t.mail_from {
+                hay.push(' ');
+                hay.push_str(&m.lossy());
+            }
+            for r in &t.rcpt_to {
+                hay.push(' ');
+                hay.push_str(&r.address.lossy());
+            }
+            if let Some(subj) = t.message.as_ref().and_then(|m| m.subject.as_ref()) {
+                hay.push(' ');
+                hay.push_str(subj);
+            }
+        }
+        for ev in &s.timeline {
+            if matches!(ev.kind, crate::model::TimelineKind::Command) {
+                for l in &ev.lines {
+                    hay.push('\n');
+                    hay.push_str(l);
+                }
+            }
+        }
+        RowFacts {
+            tls,
+            auth_user: s.auth.as_ref().and_then(|a| a.user.clone()),
+            auth_ok: s.auth.as_ref().and_then(|a| a.success),
+            messages: s
+                .transactions
+                .iter()
+                .filter(|t| t.data_bytes.is_some())
+                .count(),
+            rejected: s
+                .transactions
+                .iter()
+                .flat_map(|t| &t.rcpt_to)
+                .filter(|r| !r.accepted)
+                .count(),
+            bytes: s.transactions.iter().filter_map(|t| t.data_bytes).sum(),
+            findings,
+            max_severity,
+            haystack: hay.to_lowercase(),
+        }
+    }
+}
+
+/// One session held by the UI.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub session: Session,
+    /// Still in progress (a snapshot), not yet finished.
+    pub open: bool,
+    pub facts: RowFacts,
+}
+
+impl Entry {
+    fn message_bytes(&self) -> u64 {
+        self.session
+            .transactions
+            .iter()
+            .filter_map(|t| t.raw_message.as_ref())
+            .map(|r| r.len() as u64)
+            .sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct StoreLimits {
+    pub max_sessions: usize,
+    pub max_message_bytes: u64,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// Sessions by id (ids are assigned in the order connections appear, so
+/// the map's order is arrival order and the first finished entry is the
+/// oldest).
+#[derive(Debug, Default)]
+pub struct Store {
+    entries: BTreeMap<ConnId, Entry>,
+    limits: StoreLimits,
+    message_bytes: u64,
+    /// Finished sessions dropped by the session cap.
+    pub dropped_sessions: u64,
+    /// Messages whose raw bytes were dropped by the byte cap.
+    pub dropped_messages: u64,
+    /// Bumped on every change, so views know when to rebuild.
+    pub generation: u64,
+    /// Findings held, by severity: [critical, high, medium, low, info].
+    sev_counts: [usize; 5],
+}
+
+impl Store {
+    pub fn new(limits: StoreLimits) -> Store {
+        Store {
+            limits,
+            ..Store::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Entry> {
+        self.entries.get(&id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    pub fn message_bytes(&self) -> u64 {
+        self.message_bytes
+    }
+
+    /// Insert or replace a session (a snapshot while `open`, then the
+    /// finished one). A snapshot never replaces a finished session.
+    pub fn upsert(&mut self, session: Session, open: bool) {
+        let id = session.id;
+        if open && self.entries.get(&id).is_some_and(|e| !e.open) {
+            return;
+        }
+        let entry = Entry {
+            facts: RowFacts::of(&session),
+            session,
+            open,
+        };
+        self.message_bytes += entry.message_bytes();
+        self.count_findings(&entry, true);
+        if let Some(old) = self.entries.insert(id, entry) {
+            self.message_bytes -= old.message_bytes().min(self.message_bytes);
+            self.count_findings(&old, false);
+        }
+        self.generation += 1;
+        self.enforce_limits();
+    }
+
+    fn enforce_limits(&mut self) {
+        while self.entries.len() > self.limits.max_sessions.max(1) {
+            let Some(id) = self
+                .entries
+                .values()
+                .find(|e| !e.open)
+                .map(|e| e.session.id)
+            else {
+                break;
+            };
+            if let Some(old) = self.entries.remove(&id) {
+                self.message_bytes -= old.message_bytes().min(self.message_bytes);
+                self.count_findings(&old, false);
+                self.dropped_sessions += 1;
+            }
+        }
+        if self.message_bytes > self.limits.max_message_bytes {
+            for e in self.entries.values_mut() {
+                if self.message_bytes <= self.limits.max_message_bytes {
+                    break;
+                }
+                for t in &mut e.session.transactions {
+                    if let Some(raw) = t.raw_message.take() {
+                        self.message_bytes -= (raw.len() as u64).min(self.message_bytes);
+                        self.dropped_messages += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_findings(&mut self, e: &Entry, add: bool) {
+        for f in &e.facts.findings {
+            let slot = &mut self.sev_counts[4 - f.severity as usize];
+            *slot = if add {
+                *slot + 1
+            } else {
+                slot.saturating_sub(1)
+            };
+        }
+    }
+
+    /// Findings by severity over all sessions: [critical, high, medium, low, info].
+    pub fn severity_counts(&self) -> [usize; 5] {
+        self.sev_counts
+    }
+}

@@ -1,0 +1,202 @@
+//! The selected session as a dialogue: client lines on the left, server
+//! replies indented on the right, offsets from the session start, reply
+//! latency, reply codes by class, pipelined groups in the gutter, findings
+//! marked on their evidence lines.
+
+use std::collections::BTreeSet;
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::super::app::{App, Pane};
+use super::super::state::list::ListState;
+use super::super::state::rows::{build, Row, RowKind};
+use super::super::state::store::{Severity, Store};
+use super::super::theme;
+use super::{highlight, pane_block};
+use crate::capture::time::format_duration_nanos;
+use crate::capture::Timestamp;
+use crate::model::{Session, TimelineKind};
+use crate::net::{ConnId, Dir};
+
+#[derive(Debug, Default)]
+pub struct TimelineView {
+    pub session: Option<ConnId>,
+    pub rows: Vec<Row>,
+    pub list: ListState,
+    /// Timeline indices of expanded DATA/BDAT messages.
+    pub expanded: BTreeSet<usize>,
+    pub detail_scroll: u16,
+    /// What the rows were built from: (timeline length, last event, open).
+    built: Option<(usize, Timestamp, bool)>,
+}
+
+impl TimelineView {
+    pub fn invalidate(&mut self) {
+        self.built = None;
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.rows.get(self.list.selected)
+    }
+
+    /// `tail`: keep the last row selected as the dialogue grows (follow mode).
+    pub fn refresh(&mut self, store: &Store, current: Option<ConnId>, height: usize, tail: bool) {
+        if current != self.session {
+            self.session = current;
+            self.expanded.clear();
+            self.list = ListState::default();
+            self.detail_scroll = 0;
+            self.built = None;
+        }
+        let Some(entry) = current.and_then(|id| store.get(id)) else {
+            self.rows.clear();
+            self.list.clamp(0, height);
+            return;
+        };
+        let s = &entry.session;
+        let mark = (s.timeline.len(), s.last_ts, entry.open);
+        if self.built != Some(mark) {
+            self.rows = build(s, &self.expanded);
+            self.built = Some(mark);
+            if tail {
+                self.list.selected = self.rows.len().saturating_sub(1);
+            }
+        }
+        self.list.clamp(self.rows.len(), height);
+    }
+}
+
+/// Highest severity of the findings whose evidence is timeline event `ev`.
+pub fn finding_on(app: &App, s: &Session, ev: usize) -> Option<Severity> {
+    let e = app.store.get(s.id)?;
+    let frame = s.timeline.get(ev)?.frame;
+    e.facts
+        .findings
+        .iter()
+        .filter(|f| {
+            f.timeline_index == Some(ev) || (f.timeline_index.is_none() && f.frame == Some(frame))
+        })
+        .map(|f| f.severity)
+        .max()
+}
+
+fn offset(s: &Session, ts: Timestamp) -> String {
+    format!("+{:.3}s", ts.since(s.start) as f64 / 1e9)
+}
+
+fn row_line<'a>(app: &App, s: &Session, row: &'a Row, indent: usize) -> Line<'a> {
+    let ev = &s.timeline[row.ev];
+    let first = matches!(
+        row.kind,
+        RowKind::Line(0) | RowKind::Message { .. } | RowKind::Tls | RowKind::Gap
+    );
+    let mut spans = Vec::with_capacity(8);
+    match (first, finding_on(app, s, row.ev)) {
+        (true, Some(sev)) => spans.push(Span::styled("!", theme::severity(sev))),
+        _ => spans.push(Span::raw(" ")),
+    }
+    spans.push(Span::styled(
+        if first {
+            format!("{:>8} ", offset(s, ev.ts))
+        } else {
+            " ".repeat(9)
+        },
+        theme::dim(),
+    ));
+    spans.push(match row.group {
+        Some(_) => Span::styled("┃", theme::pipelined()),
+        None => Span::raw(" "),
+    });
+    match row.kind {
+        RowKind::Line(n) => {
+            let client = ev.dir == Dir::ClientToServer;
+            if client {
+                spans.push(Span::styled(
+                    if n == 0 { "C→ " } else { "   " },
+                    theme::client(),
+                ));
+                spans.push(Span::styled(row.text.as_str(), theme::client()));
+            } else {
+                spans.push(Span::raw(" ".repeat(indent)));
+                spans.push(Span::styled(
+                    if n == 0 { "←S " } else { "   " },
+                    theme::server(),
+                ));
+                let is_reply = matches!(ev.kind, TimelineKind::Reply | TimelineKind::Greeting);
+                let code: Option<u16> = row.text.get(..3).and_then(|c| c.parse().ok());
+                match (is_reply, code) {
+                    (true, Some(c)) => {
+                        spans.push(Span::styled(&row.text[..3], theme::reply_class(c)));
+                        spans.push(Span::styled(&row.text[3..], theme::server()));
+                    }
+                    _ => spans.push(Span::styled(row.text.as_str(), theme::server())),
+                }
+                if n == 0 {
+                    if let Some(l) = ev.latency_ns {
+                        spans.push(Span::styled(
+                            format!("  ({})", format_duration_nanos(l)),
+                            theme::dim(),
+                        ));
+                    }
+                }
+            }
+        }
+        RowKind::Message { .. } => {
+            spans.push(Span::styled("C→ ", theme::client()));
+            spans.push(Span::styled(row.text.as_str(), theme::message()));
+        }
+        RowKind::MessageDetail => {
+            spans.push(Span::raw("   "));
+            spans.push(Span::styled(row.text.as_str(), Style::new()));
+        }
+        RowKind::Tls => {
+            spans.push(Span::styled(format!("══ {} ══", row.text), theme::tls()));
+        }
+        RowKind::Gap => {
+            spans.push(Span::styled(format!("╳╳ {} ╳╳", row.text), theme::gap()));
+        }
+    }
+    Line::from(spans)
+}
+
+pub fn render(f: &mut Frame, area: Rect, app: &App) {
+    let v = &app.timeline;
+    let entry = v.session.and_then(|id| app.store.get(id));
+    let title = match entry {
+        Some(e) => format!(
+            " Timeline #{} {} → {}{} ",
+            e.session.id,
+            e.session.client,
+            e.session.server,
+            if e.open { " (open)" } else { "" }
+        ),
+        None => " Timeline ".into(),
+    };
+    let block = pane_block(title, app, Pane::Timeline);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(e) = entry else {
+        f.render_widget(
+            Span::styled("select a session and press Enter", theme::dim()),
+            inner,
+        );
+        return;
+    };
+    let indent = (inner.width as usize / 5).clamp(2, 16);
+    let h = inner.height as usize;
+    let end = (v.list.offset + h).min(v.rows.len());
+    for (i, row) in v.rows[v.list.offset.min(end)..end].iter().enumerate() {
+        let r = Rect::new(inner.x, inner.y + i as u16, inner.width, 1);
+        if v.list.offset + i == v.list.selected {
+            highlight(f, r, theme::selected(app.focus == Pane::Timeline));
+        }
+        f.render_widget(Paragraph::new(row_line(app, &e.session, row, indent)), r);
+    }
+    if v.rows.is_empty() {
+        f.render_widget(Span::styled("(no dialogue yet)", theme::dim()), inner);
+    }
+}

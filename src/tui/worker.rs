@@ -1,0 +1,423 @@
+//! The pipeline thread: capture, reassembly and SMTP decoding run here and
+//! reach the UI only as [`WorkerMsg`]s through a bounded channel.
+//!
+//! Caps and overflow: the channel holds [`CHANNEL_CAP`] messages; when the
+//! UI falls behind, the worker blocks on send (for files this just slows
+//! reading; live, the kernel buffer absorbs it and its drops are counted in
+//! the status bar). Snapshots of open sessions are sent at most every
+//! [`TICK`] and only for sessions that changed since the last one.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::file::FileSource;
+use crate::capture::Timestamp;
+use crate::model::Session;
+use crate::net::flow::{FlowConfig, FlowTable};
+use crate::net::{ConnId, NetStats, StreamSink};
+use crate::pipeline::{PipelineConfig, SmtpPipeline};
+
+/// Messages in flight from the worker to the UI.
+pub const CHANNEL_CAP: usize = 1024;
+/// How often open-session snapshots, stats and progress are sent.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// What the worker tells the UI. The UI owns the model it draws.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    /// A snapshot of a session still in progress.
+    SessionUpdated(Box<Session>),
+    SessionFinished(Box<Session>),
+    Stats(Box<SourceStats>),
+    /// Raw bytes read and the total when known.
+    Progress {
+        read: u64,
+        total: Option<u64>,
+    },
+    /// The source is exhausted; input errors, one line each.
+    Done {
+        errors: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SourceStats {
+    pub net: NetStats,
+    /// Live and replay: packets per second over the last tick.
+    pub packets_per_sec: Option<f64>,
+    pub kernel_dropped: Option<u64>,
+}
+
+/// From the UI to the worker (replay only).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    Pause(bool),
+    /// While paused: run until the next dialogue event.
+    Step,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct WorkerConfig {
+    pub flow: FlowConfig,
+    pub pipeline: PipelineConfig,
+    /// Replay at the recorded pace times this factor.
+    pub replay_speed: Option<f64>,
+}
+
+/// The UI's side of the worker. Dropping it stops the worker and joins it.
+pub struct WorkerHandle {
+    rx: Option<Receiver<WorkerMsg>>,
+    ctl: Sender<Control>,
+    stop: Arc<AtomicBool>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    pub fn receiver(&self) -> &Receiver<WorkerMsg> {
+        self.rx.as_ref().expect("receiver lives until drop")
+    }
+
+    pub fn control(&self, c: Control) {
+        let _ = self.ctl.send(c);
+    }
+
+    /// Stop flag shared with the source (live capture polls it).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Unblocks a worker waiting on a full channel.
+        drop(self.rx.take());
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+fn spawn(stop: Arc<AtomicBool>, body: impl FnOnce(Driver) + Send + 'static) -> WorkerHandle {
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_CAP);
+    let (ctl_tx, ctl_rx) = mpsc::channel();
+    let stop2 = stop.clone();
+    let join = std::thread::Builder::new()
+        .name("smtpscope-pipeline".into())
+        .spawn(move || body(Driver::new(tx, ctl_rx, stop2)))
+        .expect("spawning the pipeline thread");
+    WorkerHandle {
+        rx: Some(rx),
+        ctl: ctl_tx,
+        stop,
+        join: Some(join),
+    }
+}
+
+/// Read capture files (at full speed, or paced for replay).
+pub fn spawn_files(files: Vec<String>, cfg: WorkerConfig) -> WorkerHandle {
+    spawn(Arc::new(AtomicBool::new(false)), move |mut d| {
+        if let Some(speed) = cfg.replay_speed {
+            d.pacer = Some(Pacer {
+                speed: if speed > 0.0 { speed } else { 1.0 },
+                base: None,
+            });
+        }
+        d.run_files(&files, cfg)
+    })
+}
+
+/// Capture live from an interface; the source is opened before the TUI
+/// starts so that its errors print normally.
+#[cfg(feature = "live")]
+pub fn spawn_live(
+    mut source: crate::capture::live::LiveSource,
+    stop: Arc<AtomicBool>,
+    cfg: WorkerConfig,
+) -> WorkerHandle {
+    // The source polls the flag it was opened with; quitting sets it.
+    spawn(stop, move |d| d.run_live(&mut source, cfg))
+}
+
+/// Replay pacing: packet `ts` is due at `base.1 + (ts - base.0) / speed`.
+struct Pacer {
+    speed: f64,
+    base: Option<(Timestamp, Instant)>,
+}
+
+impl Pacer {
+    fn due(&mut self, ts: Timestamp) -> Instant {
+        let (t0, w0) = *self.base.get_or_insert((ts, Instant::now()));
+        let nanos = (ts.since(t0).max(0) as f64 / self.speed) as u64;
+        w0 + Duration::from_nanos(nanos)
+    }
+}
+
+struct Driver {
+    tx: SyncSender<WorkerMsg>,
+    ctl: Receiver<Control>,
+    stop: Arc<AtomicBool>,
+    /// (timeline length, last event time) last sent per open session.
+    sent: FxHashMap<ConnId, (usize, Timestamp)>,
+    last_tick: Instant,
+    packets_at_tick: u64,
+    paused: bool,
+    /// Stepping: the event count to move past.
+    step_from: Option<u64>,
+    finished: Rc<Cell<u64>>,
+    pacer: Option<Pacer>,
+    kernel_dropped: Option<u64>,
+    progress: (u64, Option<u64>),
+}
+
+impl Driver {
+    fn new(tx: SyncSender<WorkerMsg>, ctl: Receiver<Control>, stop: Arc<AtomicBool>) -> Driver {
+        Driver {
+            tx,
+            ctl,
+            stop,
+            sent: FxHashMap::default(),
+            last_tick: Instant::now(),
+            packets_at_tick: 0,
+            paused: false,
+            step_from: None,
+            finished: Rc::new(Cell::new(0)),
+            pacer: None,
+            kernel_dropped: None,
+            progress: (0, None),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn send(&self, m: WorkerMsg) {
+        if self.tx.send(m).is_err() {
+            // The UI is gone.
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn pipeline(&self, cfg: PipelineConfig) -> SmtpPipeline<impl FnMut(Session)> {
+        let tx = self.tx.clone();
+        let stop = self.stop.clone();
+        let finished = self.finished.clone();
+        SmtpPipeline::new(cfg, move |s| {
+            finished.set(finished.get() + 1);
+            if tx.send(WorkerMsg::SessionFinished(Box::new(s))).is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// Dialogue events so far: what single-stepping counts.
+    fn event_count<F: FnMut(Session)>(&self, p: &SmtpPipeline<F>) -> u64 {
+        self.finished.get()
+            + p.open_sessions()
+                .map(|s| s.timeline.len() as u64)
+                .sum::<u64>()
+    }
+
+    fn handle(&mut self, c: Control, count: u64) {
+        match c {
+            Control::Pause(p) => {
+                self.paused = p;
+                if let Some(pacer) = &mut self.pacer {
+                    // Resume from here, not from where the pause began.
+                    pacer.base = None;
+                }
+            }
+            Control::Step => {
+                self.paused = true;
+                self.step_from = Some(count);
+            }
+        }
+    }
+
+    /// Pause, step and replay pacing; false when the run should end.
+    fn before_packet<F: FnMut(Session)>(
+        &mut self,
+        ts: Timestamp,
+        p: &SmtpPipeline<F>,
+        table: &FlowTable,
+    ) -> bool {
+        loop {
+            while let Ok(c) = self.ctl.try_recv() {
+                let n = self.event_count(p);
+                self.handle(c, n);
+            }
+            if self.stopped() {
+                return false;
+            }
+            if self.step_from.is_some() {
+                return true;
+            }
+            if self.paused {
+                self.tick(p, table, false);
+                match self.ctl.recv_timeout(Duration::from_millis(50)) {
+                    Ok(c) => {
+                        let n = self.event_count(p);
+                        self.handle(c, n);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return false,
+                }
+                continue;
+            }
+            if let Some(pacer) = &mut self.pacer {
+                let due = pacer.due(ts);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep((due - now).min(Duration::from_millis(20)));
+                    self.tick(p, table, false);
+                    continue;
+                }
+            }
+            return true;
+        }
+    }
+
+    fn after_packet<F: FnMut(Session)>(&mut self, p: &SmtpPipeline<F>, table: &FlowTable) {
+        if let Some(from) = self.step_from {
+            if self.event_count(p) != from {
+                self.step_from = None;
+                if let Some(pacer) = &mut self.pacer {
+                    pacer.base = None;
+                }
+                self.tick(p, table, true);
+                return;
+            }
+        }
+        self.tick(p, table, false);
+    }
+
+    fn tick<F: FnMut(Session)>(&mut self, p: &SmtpPipeline<F>, table: &FlowTable, force: bool) {
+        let elapsed = self.last_tick.elapsed();
+        if !force && elapsed < TICK {
+            return;
+        }
+        self.last_tick = Instant::now();
+        let mut open = rustc_hash::FxHashSet::default();
+        for s in p.open_sessions() {
+            let mark = (s.timeline.len(), s.last_ts);
+            open.insert(s.id);
+            if self.sent.get(&s.id) != Some(&mark) {
+                self.sent.insert(s.id, mark);
+                self.send(WorkerMsg::SessionUpdated(Box::new(s.clone())));
+            }
+        }
+        self.sent.retain(|id, _| open.contains(id));
+        let net = table.stats();
+        let rate = if self.pacer.is_some() || self.kernel_dropped.is_some() {
+            let secs = elapsed.as_secs_f64().max(1e-3);
+            Some(net.packets.saturating_sub(self.packets_at_tick) as f64 / secs)
+        } else {
+            None
+        };
+        self.packets_at_tick = net.packets;
+        self.send(WorkerMsg::Stats(Box::new(SourceStats {
+            net,
+            packets_per_sec: rate,
+            kernel_dropped: self.kernel_dropped,
+        })));
+        let (read, total) = self.progress;
+        self.send(WorkerMsg::Progress { read, total });
+    }
+
+    fn finish<F: FnMut(Session)>(
+        &mut self,
+        mut p: SmtpPipeline<F>,
+        mut table: FlowTable,
+        errors: Vec<String>,
+    ) {
+        if !self.stopped() {
+            table.finish(&mut p as &mut dyn StreamSink);
+        }
+        self.tick(&p, &table, true);
+        self.send(WorkerMsg::Done { errors });
+    }
+
+    fn run_files(mut self, files: &[String], cfg: WorkerConfig) {
+        let mut p = self.pipeline(cfg.pipeline);
+        let mut table = FlowTable::new(cfg.flow);
+        let mut errors = Vec::new();
+        let total = files
+            .iter()
+            .map(|f| {
+                (f != "-")
+                    .then(|| std::fs::metadata(f).ok().map(|m| m.len()))
+                    .flatten()
+            })
+            .sum::<Option<u64>>();
+        let mut done_bytes = 0;
+        self.progress = (0, total);
+        'files: for path in files {
+            let mut src = match FileSource::open(path) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
+            };
+            let counter = src.progress_counter();
+            loop {
+                match src.next_packet() {
+                    Ok(Some(pkt)) => {
+                        if !self.before_packet(pkt.ts, &p, &table) {
+                            break 'files;
+                        }
+                        table.process(&pkt, &mut p);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        errors.push(e.to_string());
+                        break;
+                    }
+                }
+                self.progress = (done_bytes + counter.load(Ordering::Relaxed), total);
+                self.after_packet(&p, &table);
+            }
+            done_bytes += counter.load(Ordering::Relaxed);
+            self.progress = (done_bytes, total);
+        }
+        self.finish(p, table, errors);
+    }
+
+    #[cfg(feature = "live")]
+    fn run_live(mut self, source: &mut crate::capture::live::LiveSource, cfg: WorkerConfig) {
+        use crate::capture::PacketSource;
+        let mut p = self.pipeline(cfg.pipeline);
+        let mut table = FlowTable::new(cfg.flow);
+        let mut errors = Vec::new();
+        self.kernel_dropped = Some(0);
+        loop {
+            match source.next_packet() {
+                Ok(Some(pkt)) => {
+                    if !self.before_packet(pkt.ts, &p, &table) {
+                        break;
+                    }
+                    table.process(&pkt, &mut p);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    break;
+                }
+            }
+            if self.last_tick.elapsed() >= TICK {
+                self.kernel_dropped = Some(source.stats().kernel_dropped);
+            }
+            self.after_packet(&p, &table);
+        }
+        let _ = source.flush();
+        self.finish(p, table, errors);
+    }
+}

@@ -1,0 +1,190 @@
+//! End to end: the real binary in a real terminal (tmux), driven by keys,
+//! read back as a person would see it. Skipped with a printed reason when
+//! tmux is missing, unless SMTPSCOPE_REQUIRE_TMUX=1.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            if std::env::var("SMTPSCOPE_REQUIRE_TMUX").as_deref() == Ok("1") {
+                panic!("tmux is required (SMTPSCOPE_REQUIRE_TMUX=1) but not runnable");
+            }
+            eprintln!("skipping: tmux is not installed");
+        }
+        ok
+    }
+
+    fn start(tag: &str, args: &str) -> Tmux {
+        let name = format!("smtpscope-test-{tag}-{}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_smtpscope");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let cmd = format!(
+            "cd {} && {bin} {args}; echo EXITED:$?; sleep 30",
+            dir.display()
+        );
+        let st = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "48",
+                "-s",
+                &name,
+                &cmd,
+            ])
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("tmux new-session");
+        assert!(st.success());
+        Tmux { name }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st = Command::new("tmux")
+                .args(["send-keys", "-t", &self.name, k])
+                .status()
+                .expect("tmux send-keys");
+            assert!(st.success());
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Poll until `pred` holds on the screen; panic with the screen at the deadline.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn tmux_browse_session_expand_data_help_and_quit() {
+    if !Tmux::available() {
+        return;
+    }
+    let t = Tmux::start(
+        "browse",
+        "captures/postfix-rcpt-rejected.pcap captures/tour.pcap",
+    );
+    t.wait_for("the sessions list", |s| {
+        s.contains("Sessions 2/2") && s.contains("alice✓")
+    });
+    // Select the tour session (AUTH alice), open its timeline.
+    t.keys(&["j", "Enter"]);
+    let s = t.wait_for("the tour timeline", |s| s.contains("AUTH PLAIN ********"));
+    assert!(s.contains("C→ EHLO client.example.test"));
+    assert!(s.contains("←S 235 2.7.0 Authentication successful"));
+    // The first DATA line: from the top, find it by moving down until the detail shows it.
+    t.keys(&["g"]);
+    for _ in 0..40 {
+        if t.screen().contains("row: ▸ DATA") {
+            break;
+        }
+        t.keys(&["j"]);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    t.wait_for("the DATA line selected", |s| {
+        s.contains("row: ▸ DATA 369 B \"SMTP tour\"")
+    });
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the expanded message", |s| {
+        s.contains("Headers:") && s.contains("Body:")
+    });
+    assert!(s.contains("Subject: SMTP tour"), "{s}");
+    t.keys(&["?"]);
+    t.wait_for("the help overlay", |s| s.contains("Keys (Esc or ? closes)"));
+    t.keys(&["Escape"]);
+    t.wait_for("help closed", |s| !s.contains("Keys (Esc or ? closes)"));
+    t.keys(&["q"]);
+    let s = t.wait_for("the exit", |s| s.contains("EXITED:0"));
+    assert!(
+        !s.contains("Sessions 2/2"),
+        "the alternate screen is left: {s}"
+    );
+}
+
+#[test]
+fn tmux_replay_shows_lines_over_time() {
+    if !Tmux::available() {
+        return;
+    }
+    // tour.pcap's session lasts 0.42 s; at quarter speed about 1.7 s, so
+    // the dialogue is seen part way through before it ends.
+    let t = Tmux::start("replay", "--replay=0.25 captures/tour.pcap");
+    let early = t.wait_for("the session part way through", |s| {
+        s.contains("(open)") && s.contains("C→ ") && !s.contains("221 2.0.0 Bye")
+    });
+    assert!(early.contains("replay ×0.25"));
+    let late = t.wait_for("the end of the dialogue", |s| s.contains("221 2.0.0 Bye"));
+    assert!(late.contains("C→ QUIT"));
+    t.keys(&["q"]);
+    t.wait_for("the exit", |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn tmux_sigterm_restores_the_terminal() {
+    if !Tmux::available() {
+        return;
+    }
+    let t = Tmux::start("term", "captures/tour.pcap");
+    t.wait_for("the sessions list", |s| s.contains("Sessions 1/1"));
+    // The pane's shell runs the binary as its child.
+    let out = Command::new("tmux")
+        .args(["list-panes", "-t", &t.name, "-F", "#{pane_pid}"])
+        .output()
+        .expect("tmux list-panes");
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = Command::new("pgrep")
+        .args(["-P", &shell])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("the smtpscope process")
+        .to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let s = t.wait_for("the exit", |s| s.contains("EXITED:"));
+    assert!(!s.contains("Sessions 1/1"), "{s}");
+}

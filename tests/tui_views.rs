@@ -1,0 +1,489 @@
+//! TUI rendering and state, on real captures, without a terminal: the
+//! real worker reads the capture, the App takes actions, and the screen
+//! drawn on ratatui's TestBackend is compared with reviewed snapshots.
+
+use std::path::PathBuf;
+
+use smtpscope::model::Session;
+use smtpscope::net::ConnId;
+use smtpscope::tui::action::Action;
+use smtpscope::tui::app::{App, AppConfig, Pane};
+use smtpscope::tui::state::filter::{Preset, SortKey};
+use smtpscope::tui::state::rows::RowKind;
+use smtpscope::tui::state::store::{Severity, StoreLimits};
+use smtpscope::tui::testing::{load_files, render_to_string};
+use smtpscope::tui::worker::WorkerMsg;
+
+fn cap(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn load(names: &[&str], w: u16, h: u16) -> App {
+    load_files(&names.iter().map(|n| cap(n)).collect::<Vec<_>>(), w, h)
+}
+
+fn keys(app: &mut App, actions: &[Action]) {
+    for a in actions {
+        app.update(a.clone());
+    }
+}
+
+/// Move the timeline selection to the first row of `kind`.
+fn select_row(app: &mut App, pred: impl Fn(RowKind) -> bool) {
+    app.update(Action::Home);
+    let i = app
+        .timeline
+        .rows
+        .iter()
+        .position(|r| pred(r.kind))
+        .expect("row of that kind");
+    for _ in 0..i {
+        app.update(Action::Down);
+    }
+}
+
+fn with_findings(app: &mut App) {
+    let id = app.sessions.current().expect("a session");
+    let mut s: Session = app.store.get(id).unwrap().session.clone();
+    let frame = s.timeline[3].frame;
+    s.warnings = vec![
+        serde_json::json!({"id": "auth-cleartext", "severity": "high",
+            "message": "AUTH PLAIN without TLS", "evidence": {"frame": frame}}),
+        serde_json::json!({"id": "vrfy-enabled", "severity": "low",
+            "message": "VRFY answers \u{1b}[31m", "timeline_index": 5}),
+    ];
+    app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    app.refresh();
+}
+
+// ---- snapshots (reviewed by eye) ----
+
+#[test]
+fn snapshot_sessions_tour_80x24() {
+    let app = load(
+        &[
+            "tour.pcap",
+            "postfix-starttls.pcap",
+            "postfix-rcpt-rejected.pcap",
+        ],
+        80,
+        24,
+    );
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_sessions_tour_160x48() {
+    let app = load(
+        &[
+            "tour.pcap",
+            "postfix-starttls.pcap",
+            "postfix-rcpt-rejected.pcap",
+        ],
+        160,
+        48,
+    );
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_timeline_pipelining_160x48() {
+    let mut app = load(&["tour.pcap"], 160, 48);
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_timeline_data_expanded_attachment_160x48() {
+    let mut app = load(&["postfix-attachment.pcap"], 160, 48);
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    keys(&mut app, &[Action::Enter]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_timeline_data_expanded_attachment_80x24() {
+    let mut app = load(&["postfix-attachment.pcap"], 80, 24);
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    keys(&mut app, &[Action::Enter]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_timeline_starttls_block_160x48() {
+    let mut app = load(&["postfix-starttls.pcap"], 160, 48);
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| k == RowKind::Tls);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_detail_reply_line_80x24() {
+    let mut app = load(&["postfix-rcpt-rejected.pcap"], 80, 24);
+    keys(
+        &mut app,
+        &[Action::Enter, Action::Down, Action::Down, Action::Enter],
+    );
+    assert_eq!(app.focus, Pane::Detail);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_message_view_attachment_160x48() {
+    let mut app = load(&["postfix-attachment.pcap"], 160, 48);
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    keys(&mut app, &[Action::OpenMessage]);
+    assert!(app.message.is_some());
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_message_view_80x24() {
+    let mut app = load(&["postfix-utf8-subject.pcap"], 80, 24);
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    keys(&mut app, &[Action::OpenMessage]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_help_overlay_80x24() {
+    let mut app = load(&["tour.pcap"], 80, 24);
+    keys(&mut app, &[Action::ToggleHelp]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_help_overlay_160x48() {
+    let mut app = load(&["tour.pcap"], 160, 48);
+    keys(&mut app, &[Action::ToggleHelp]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_findings_pane_and_marks_160x48() {
+    let mut app = load(&["tour.pcap"], 160, 48);
+    with_findings(&mut app);
+    keys(&mut app, &[Action::FocusPrev]);
+    assert_eq!(app.focus, Pane::Findings);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_findings_pane_80x24() {
+    let mut app = load(&["tour.pcap"], 80, 24);
+    with_findings(&mut app);
+    keys(&mut app, &[Action::FocusPrev]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_search_prompt_80x24() {
+    let mut app = load(
+        &[
+            "tour.pcap",
+            "postfix-starttls.pcap",
+            "postfix-rcpt-rejected.pcap",
+        ],
+        80,
+        24,
+    );
+    keys(
+        &mut app,
+        &[
+            Action::StartSearch,
+            Action::Input('a'),
+            Action::Input('l'),
+            Action::Input('i'),
+        ],
+    );
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+// ---- state ----
+
+#[test]
+fn test_keys_select_open_expand_and_back() {
+    let mut app = load(&["postfix-attachment.pcap", "tour.pcap"], 160, 48);
+    assert_eq!(app.sessions.len(), 2);
+    keys(&mut app, &[Action::Down]);
+    assert_eq!(app.sessions.list.selected, 1);
+    let second = app.sessions.current();
+    keys(&mut app, &[Action::Enter]);
+    assert_eq!(app.focus, Pane::Timeline);
+    assert_eq!(app.timeline.session, second);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    let before = app.timeline.rows.len();
+    keys(&mut app, &[Action::Enter]);
+    assert!(app.timeline.rows.len() > before, "DATA expands into rows");
+    assert!(matches!(
+        app.timeline.selected_row().unwrap().kind,
+        RowKind::Message { expanded: true }
+    ));
+    keys(&mut app, &[Action::Enter]);
+    assert!(
+        app.message.is_some(),
+        "Enter on an expanded DATA opens the message"
+    );
+    keys(&mut app, &[Action::Back]);
+    assert!(app.message.is_none());
+    keys(&mut app, &[Action::Back]);
+    assert_eq!(app.focus, Pane::Sessions);
+    // Another session resets the expansion.
+    keys(&mut app, &[Action::Up]);
+    assert!(app.timeline.expanded.is_empty());
+}
+
+#[test]
+fn test_filter_presets_search_and_sort() {
+    let mut app = load(
+        &[
+            "tour.pcap",
+            "postfix-starttls.pcap",
+            "postfix-rcpt-rejected.pcap",
+        ],
+        160,
+        48,
+    );
+    assert_eq!(app.sessions.len(), 3);
+    keys(&mut app, &[Action::CycleFilter]);
+    assert_eq!(app.sessions.filter.preset, Preset::WithFindings);
+    assert_eq!(app.sessions.len(), 0);
+    keys(&mut app, &[Action::CycleFilter]);
+    assert_eq!(app.sessions.filter.preset, Preset::WithAuth);
+    assert_eq!(app.sessions.len(), 1);
+    keys(&mut app, &[Action::CycleFilter]);
+    assert_eq!(app.sessions.filter.preset, Preset::WithRejected);
+    assert_eq!(app.sessions.len(), 2);
+    keys(&mut app, &[Action::CycleFilter]);
+    assert_eq!(app.sessions.len(), 1, "one session used TLS");
+    keys(&mut app, &[Action::CycleFilter, Action::CycleFilter]);
+    assert_eq!(app.sessions.filter.preset, Preset::All);
+    // `/` search is incremental and Esc clears it.
+    keys(&mut app, &[Action::StartSearch]);
+    for c in "TOUR".chars() {
+        keys(&mut app, &[Action::Input(c)]);
+    }
+    assert_eq!(
+        app.sessions.len(),
+        1,
+        "subject 'SMTP tour' matches case-insensitively"
+    );
+    keys(&mut app, &[Action::Enter]);
+    assert!(app.prompt.is_none());
+    assert_eq!(app.sessions.len(), 1);
+    keys(&mut app, &[Action::StartSearch, Action::Back]);
+    assert_eq!(app.sessions.len(), 3);
+    // Typed filter.
+    keys(&mut app, &[Action::StartTypedFilter]);
+    for c in "port:2525 rejected".chars() {
+        keys(&mut app, &[Action::Input(c)]);
+    }
+    assert_eq!(app.sessions.len(), 3, "typed filter applies on Enter");
+    keys(&mut app, &[Action::Enter]);
+    assert_eq!(app.sessions.len(), 1);
+    keys(&mut app, &[Action::StartTypedFilter]);
+    for _ in 0..30 {
+        keys(&mut app, &[Action::InputBackspace]);
+    }
+    keys(&mut app, &[Action::Enter]);
+    assert_eq!(app.sessions.len(), 3);
+    // Sort by size, biggest first.
+    keys(&mut app, &[Action::CycleSort, Action::CycleSort]);
+    assert_eq!(app.sessions.sort, SortKey::Size);
+    let sizes: Vec<u64> = app
+        .sessions
+        .ids()
+        .iter()
+        .map(|id| app.store.get(*id).unwrap().facts.bytes)
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    keys(&mut app, &[Action::ReverseSort]);
+    let first = app.store.get(app.sessions.ids()[0]).unwrap().facts.bytes;
+    assert_eq!(first, *sizes.last().unwrap());
+}
+
+#[test]
+fn test_findings_enter_jumps_to_evidence_line() {
+    let mut app = load(&["tour.pcap"], 160, 48);
+    with_findings(&mut app);
+    assert_eq!(app.store.severity_counts(), [0, 1, 0, 1, 0]);
+    keys(&mut app, &[Action::FocusPrev]);
+    assert_eq!(app.findings.len(), 2);
+    assert_eq!(
+        app.findings.selected().unwrap().finding.severity,
+        Severity::High
+    );
+    keys(&mut app, &[Action::Enter]);
+    assert_eq!(app.focus, Pane::Timeline);
+    assert_eq!(app.timeline.selected_row().unwrap().ev, 3);
+    keys(
+        &mut app,
+        &[
+            Action::FocusNext,
+            Action::FocusNext,
+            Action::Down,
+            Action::Enter,
+        ],
+    );
+    assert_eq!(app.timeline.selected_row().unwrap().ev, 5);
+}
+
+#[test]
+fn test_paging_and_scrolling_many_sessions() {
+    let mut app = synthetic(1000, 80, 24);
+    let page = app.areas().sessions_rows();
+    keys(&mut app, &[Action::PageDown, Action::PageDown]);
+    assert_eq!(app.sessions.list.selected, 2 * page);
+    keys(&mut app, &[Action::End]);
+    assert_eq!(app.sessions.list.selected, 999);
+    assert_eq!(app.sessions.list.offset, 1000 - page);
+    keys(&mut app, &[Action::Home]);
+    assert_eq!(
+        (app.sessions.list.selected, app.sessions.list.offset),
+        (0, 0)
+    );
+    // Wheel over the sessions pane scrolls it; click selects the row.
+    let a = app.areas();
+    keys(
+        &mut app,
+        &[Action::Scroll {
+            col: 5,
+            row: a.sessions.y + 3,
+            delta: 3,
+        }],
+    );
+    assert_eq!(app.sessions.list.offset, 3);
+    keys(
+        &mut app,
+        &[Action::Click {
+            col: 5,
+            row: a.sessions.y + 2 + 1,
+        }],
+    );
+    assert_eq!(app.sessions.list.selected, 4);
+    // Resize re-lays out and keeps the selection visible.
+    keys(&mut app, &[Action::End, Action::Resize(160, 48)]);
+    let page = app.areas().sessions_rows();
+    assert_eq!(app.sessions.list.offset, 1000 - page);
+}
+
+#[test]
+fn test_store_drops_oldest_finished_sessions_beyond_cap() {
+    let mut app = App::new(AppConfig {
+        limits: StoreLimits {
+            max_sessions: 10,
+            max_message_bytes: 1,
+        },
+        ..AppConfig::default()
+    });
+    let base = load(&["postfix-plain-delivery.pcap"], 80, 24);
+    let s = base.store.iter().next().unwrap().session.clone();
+    let mut open = s.clone();
+    open.id = ConnId(0);
+    app.apply(WorkerMsg::SessionUpdated(Box::new(open)));
+    for i in 1..=20 {
+        let mut s = s.clone();
+        s.id = ConnId(i);
+        app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    }
+    assert_eq!(app.store.len(), 10);
+    assert_eq!(app.store.dropped_sessions, 11);
+    assert!(
+        app.store.get(ConnId(0)).is_some_and(|e| e.open),
+        "open sessions stay"
+    );
+    assert!(app.store.get(ConnId(20)).is_some());
+    assert!(
+        app.store.message_bytes() <= 1,
+        "message bytes over the cap are dropped"
+    );
+    assert!(app.store.dropped_messages > 0);
+}
+
+#[test]
+fn test_pause_holds_updates_until_resumed() {
+    let base = load(&["postfix-plain-delivery.pcap"], 80, 24);
+    let s = base.store.iter().next().unwrap().session.clone();
+    let mut app = App::new(AppConfig::default());
+    keys(&mut app, &[Action::TogglePause]);
+    app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    assert_eq!(app.store.len(), 0);
+    assert_eq!(app.pending(), 1);
+    keys(&mut app, &[Action::TogglePause]);
+    assert_eq!(app.store.len(), 1);
+}
+
+#[test]
+fn test_hostile_header_is_escaped_on_screen() {
+    let base = load(&["postfix-plain-delivery.pcap"], 160, 48);
+    let mut s = base.store.iter().next().unwrap().session.clone();
+    let tx = s
+        .transactions
+        .iter_mut()
+        .find(|t| t.message.is_some())
+        .unwrap();
+    tx.message.as_mut().unwrap().subject =
+        Some("evil \u{1b}]52;c;AAAA\u{7} \u{202e}txt.exe".into());
+    let mut app = App::new(AppConfig::default());
+    app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    app.update(Action::Resize(160, 48));
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    let screen = render_to_string(&app);
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+    assert!(
+        screen.contains("evil \\x1b]52;c;AAAA\\x07 \\u{202e}txt.exe"),
+        "{screen}"
+    );
+}
+
+/// `n` copies of one real session with distinct ids.
+fn synthetic(n: u64, w: u16, h: u16) -> App {
+    let base = load(&["postfix-plain-delivery.pcap"], 80, 24);
+    let s = base.store.iter().next().unwrap().session.clone();
+    let mut app = App::new(AppConfig::default());
+    for i in 0..n {
+        let mut s = s.clone();
+        s.id = ConnId(i);
+        s.start = s.start.add_nanos(i as i64 * 1_000_000);
+        app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    }
+    app.update(Action::Resize(w, h));
+    app
+}
+
+#[test]
+fn test_replay_space_pauses_and_n_steps_the_worker() {
+    use smtpscope::tui::app::Mode;
+    use smtpscope::tui::worker::Control;
+    let mut app = App::new(AppConfig {
+        mode: Mode::Replay(1.0),
+        ..AppConfig::default()
+    });
+    assert!(app.sessions.follow, "replay follows the newest session");
+    keys(&mut app, &[Action::TogglePause]);
+    assert!(app.status.paused);
+    keys(&mut app, &[Action::Step, Action::Step, Action::TogglePause]);
+    assert_eq!(
+        std::mem::take(&mut app.outbox),
+        vec![
+            Control::Pause(true),
+            Control::Step,
+            Control::Step,
+            Control::Pause(false)
+        ]
+    );
+    // Stepping a file that is not replayed does nothing.
+    let mut file = App::new(AppConfig::default());
+    keys(&mut file, &[Action::Step]);
+    assert!(file.outbox.is_empty());
+}
