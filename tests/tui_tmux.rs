@@ -188,3 +188,50 @@ fn tmux_sigterm_restores_the_terminal() {
     let s = t.wait_for("the exit", |s| s.contains("EXITED:"));
     assert!(!s.contains("Sessions 1/1"), "{s}");
 }
+
+#[test]
+fn tmux_hangup_ends_the_process_instead_of_spinning() {
+    if !Tmux::available() {
+        return;
+    }
+    let name = format!("smtpscope-test-hup-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_smtpscope");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cmd = format!("cd {} && exec {bin} captures/tour.pcap", dir.display());
+    let st = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            &name,
+            &cmd,
+        ])
+        .env("TERM", "xterm-256color")
+        .status()
+        .expect("tmux new-session");
+    assert!(st.success());
+    let t = Tmux { name };
+    t.wait_for("the sessions list", |s| s.contains("Sessions 1/1"));
+    let out = Command::new("tmux")
+        .args(["list-panes", "-t", &t.name, "-F", "#{pane_pid}"])
+        .output()
+        .expect("tmux list-panes");
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty());
+    // Closing the terminal under it (the pty hangs up).
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &t.name])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "smtpscope {pid} still running after hangup"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -52,9 +52,9 @@ fn with_findings(app: &mut App) {
     let frame = s.timeline[3].frame;
     s.warnings = vec![
         serde_json::json!({"id": "auth-cleartext", "severity": "high",
-            "message": "AUTH PLAIN without TLS", "evidence": {"frame": frame}}),
+            "summary": "AUTH PLAIN without TLS", "evidence": {"session": id.0, "events": [], "frames": [frame]}}),
         serde_json::json!({"id": "vrfy-enabled", "severity": "low",
-            "message": "VRFY answers \u{1b}[31m", "timeline_index": 5}),
+            "summary": "VRFY answers \u{1b}[31m", "evidence": {"session": id.0, "events": [5], "frames": []}}),
     ];
     app.apply(WorkerMsg::SessionFinished(Box::new(s)));
     app.refresh();
@@ -256,7 +256,8 @@ fn test_filter_presets_search_and_sort() {
     assert_eq!(app.sessions.len(), 3);
     keys(&mut app, &[Action::CycleFilter]);
     assert_eq!(app.sessions.filter.preset, Preset::WithFindings);
-    assert_eq!(app.sessions.len(), 0);
+    // All three raise findings (cleartext AUTH, banner disclosure, ...).
+    assert_eq!(app.sessions.len(), 3);
     keys(&mut app, &[Action::CycleFilter]);
     assert_eq!(app.sessions.filter.preset, Preset::WithAuth);
     assert_eq!(app.sessions.len(), 1);

@@ -393,12 +393,10 @@ impl App {
             self.sessions.select_id(item.session);
         }
         self.refresh();
-        let ev = self.store.get(item.session).and_then(|e| {
-            item.finding.timeline_index.or_else(|| {
-                let frame = item.finding.frame?;
-                e.session.timeline.iter().position(|t| t.frame == frame)
-            })
-        });
+        let ev = self
+            .store
+            .get(item.session)
+            .and_then(|e| item.finding.first_event(&e.session.timeline));
         if let Some(ev) = ev {
             if let Some(i) = self.timeline.rows.iter().position(|r| r.ev == ev) {
                 let h = self.page(Pane::Timeline);

@@ -91,6 +91,24 @@ fn restore_terminal() {
     let _ = out.flush();
 }
 
+/// crossterm 0.28 spins inside `event::poll` once the terminal hangs up
+/// (its reader loops on `read() == 0`), so the event loop never sees the
+/// signal flag. This thread does: it gives the loop a moment to leave on
+/// its own, then restores what it can and exits.
+fn spawn_hangup_watchdog(terminate: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("tui-watchdog".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if terminate.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                restore_terminal();
+                std::process::exit(crate::cli::EXIT_OK);
+            }
+        })
+        .ok();
+}
+
 /// Restores the terminal when dropped, whatever path leaves `run`.
 struct TerminalGuard;
 
@@ -138,6 +156,7 @@ fn worker_config(args: &Args, speed: Option<f64>) -> WorkerConfig {
         flow: flow_config(args),
         pipeline: pipeline_config(args),
         replay_speed: speed,
+        analysis: crate::run::analysis_config(args),
     }
 }
 
@@ -191,6 +210,7 @@ pub fn run(args: &Args, source: TuiSource) -> Result<i32> {
             .context("installing the signal handler")?;
     }
     install_panic_hook();
+    spawn_hangup_watchdog(terminate.clone());
     let result = {
         let _guard = TerminalGuard::enter()?;
         let mut terminal =

@@ -69,6 +69,8 @@ pub struct WorkerConfig {
     pub pipeline: PipelineConfig,
     /// Replay at the recorded pace times this factor.
     pub replay_speed: Option<f64>,
+    /// The findings stage, run on each finished session before the UI gets it.
+    pub analysis: crate::analysis::AnalysisConfig,
 }
 
 /// The UI's side of the worker. Dropping it stops the worker and joins it.
@@ -206,11 +208,17 @@ impl Driver {
         }
     }
 
-    fn pipeline(&self, cfg: PipelineConfig) -> SmtpPipeline<impl FnMut(Session)> {
+    fn pipeline(
+        &self,
+        cfg: PipelineConfig,
+        analysis: crate::analysis::AnalysisConfig,
+    ) -> SmtpPipeline<impl FnMut(Session)> {
         let tx = self.tx.clone();
         let stop = self.stop.clone();
         let finished = self.finished.clone();
-        SmtpPipeline::new(cfg, move |s| {
+        let mut analyzer = crate::analysis::Analyzer::new(analysis);
+        SmtpPipeline::new(cfg, move |mut s| {
+            analyzer.session(&mut s);
             finished.set(finished.get() + 1);
             if tx.send(WorkerMsg::SessionFinished(Box::new(s))).is_err() {
                 stop.store(true, Ordering::Relaxed);
@@ -346,7 +354,7 @@ impl Driver {
     }
 
     fn run_files(mut self, files: &[String], cfg: WorkerConfig) {
-        let mut p = self.pipeline(cfg.pipeline);
+        let mut p = self.pipeline(cfg.pipeline, cfg.analysis);
         let mut table = FlowTable::new(cfg.flow);
         let mut errors = Vec::new();
         let total = files
@@ -394,7 +402,7 @@ impl Driver {
     #[cfg(feature = "live")]
     fn run_live(mut self, source: &mut crate::capture::live::LiveSource, cfg: WorkerConfig) {
         use crate::capture::PacketSource;
-        let mut p = self.pipeline(cfg.pipeline);
+        let mut p = self.pipeline(cfg.pipeline, cfg.analysis);
         let mut table = FlowTable::new(cfg.flow);
         let mut errors = Vec::new();
         self.kernel_dropped = Some(0);

@@ -57,47 +57,50 @@ impl Severity {
     }
 }
 
-/// One finding as the TUI shows it, read tolerantly from the analysis
-/// stage's JSON (`severity`, a name in `id`/`rule`/`kind`, a text in
-/// `message`/`title`/`summary`, evidence as `frame` or `evidence.frame`
-/// and/or `evidence.timeline_index`). Strings are escaped when drawn.
+/// One finding as the TUI shows it, read from the analysis stage's JSON
+/// (`{"id","severity","summary","evidence":{"events","frames"}}`, see
+/// `crate::analysis::Finding`). Strings are escaped when drawn.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     pub severity: Severity,
     pub name: String,
     pub text: String,
-    pub frame: Option<u64>,
-    pub timeline_index: Option<usize>,
+    /// Timeline indexes of the evidence lines.
+    pub events: Vec<usize>,
+    /// Frame numbers of the evidence packets.
+    pub frames: Vec<u64>,
 }
 
 impl Finding {
     pub fn from_json(v: &serde_json::Value) -> Finding {
-        let s = |keys: &[&str]| -> Option<String> {
-            keys.iter()
-                .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
-        };
-        let evidence = v.get("evidence");
-        let num = |key: &str| -> Option<u64> {
-            v.get(key)
-                .and_then(|x| x.as_u64())
-                .or_else(|| evidence.and_then(|e| e.get(key)).and_then(|x| x.as_u64()))
-                .or_else(|| {
-                    evidence
-                        .and_then(|e| e.as_array())
-                        .and_then(|a| a.first())
-                        .and_then(|e| e.get(key))
-                        .and_then(|x| x.as_u64())
-                })
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let list = |k: &str| -> Vec<u64> {
+            v.get("evidence")
+                .and_then(|e| e.get(k))
+                .and_then(|x| x.as_array())
+                .map(|a| a.iter().filter_map(|n| n.as_u64()).collect())
+                .unwrap_or_default()
         };
         Finding {
-            severity: Severity::parse(&s(&["severity"]).unwrap_or_default()),
-            name: s(&["id", "rule", "kind", "name"]).unwrap_or_else(|| "finding".into()),
-            text: s(&["message", "title", "summary", "detail"]).unwrap_or_default(),
-            frame: num("frame"),
-            timeline_index: num("timeline_index")
-                .or_else(|| num("event"))
-                .map(|n| n as usize),
+            severity: Severity::parse(&s("severity").unwrap_or_default()),
+            name: s("id").unwrap_or_else(|| "finding".into()),
+            text: s("summary").unwrap_or_default(),
+            events: list("events").into_iter().map(|n| n as usize).collect(),
+            frames: list("frames"),
         }
+    }
+
+    /// Whether timeline line `ev` (carried by `frame`) is evidence of it.
+    pub fn marks(&self, ev: usize, frame: u64) -> bool {
+        self.events.contains(&ev) || (self.events.is_empty() && self.frames.contains(&frame))
+    }
+
+    /// The first evidence line in `timeline`, for "jump to evidence".
+    pub fn first_event(&self, timeline: &[crate::model::TimelineEvent]) -> Option<usize> {
+        self.events.first().copied().or_else(|| {
+            let frame = *self.frames.first()?;
+            timeline.iter().position(|t| t.frame == frame)
+        })
     }
 }
 

@@ -156,10 +156,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         }
         _ => {}
     }
-    for fd in e.facts.findings.iter().filter(|fd| {
-        fd.timeline_index == Some(row.ev)
-            || (fd.timeline_index.is_none() && fd.frame == Some(ev.frame))
-    }) {
+    for fd in e
+        .facts
+        .findings
+        .iter()
+        .filter(|fd| fd.marks(row.ev, ev.frame))
+    {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{:>10}: ", fd.severity.label()),

@@ -77,9 +77,7 @@ pub fn finding_on(app: &App, s: &Session, ev: usize) -> Option<Severity> {
     e.facts
         .findings
         .iter()
-        .filter(|f| {
-            f.timeline_index == Some(ev) || (f.timeline_index.is_none() && f.frame == Some(frame))
-        })
+        .filter(|f| f.marks(ev, frame))
         .map(|f| f.severity)
         .max()
 }
