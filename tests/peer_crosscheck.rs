@@ -52,8 +52,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
      "DECODER BUG: a malformed `BDAT 5 X` (rejected 501) is taken as a 5-byte chunk, so the pipelined MAIL/RCPT after it are swallowed: the transaction has no mail_from/rcpt"),
     ("smtp-bdat-bad-tail-next-mail/test.yaml", "smtp.",
      "DECODER BUG: a malformed `BDAT 5 X` (rejected 521) is taken as a 5-byte chunk; the following `BDAT 221 LAST` is misframed and the second MAIL (bob) is lost"),
-    ("smtp-rejected-ehlo-preserves-envelope/test.yaml", "smtp.helo",
-     "DECODER BUG: `helo client.example.com` 250, then a bare `ehlo` rejected 501 replaces helo with \"\""),
     ("smtp-subject-8859-multi.test:51650", "email.subject",
      "DECODER BUG (minor): runs of spaces in Subject collapsed to one (RFC 5322 unfolding keeps WSP)"),
     ("smtp-subject-8859-q.test:35796", "email.subject",

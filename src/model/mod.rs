@@ -317,6 +317,8 @@ pub struct SessionBuilder {
     open_txn: Option<usize>,
     /// Seq of the last AUTH response line (its reply links to it).
     last_auth_response: Option<usize>,
+    /// EHLO/HELO/LHLO commands waiting for their reply: verb and name.
+    hellos: FxHashMap<u32, (Verb, String)>,
 }
 
 impl SessionBuilder {
@@ -359,6 +361,7 @@ impl SessionBuilder {
             req_index: FxHashMap::default(),
             open_txn: None,
             last_auth_response: None,
+            hellos: FxHashMap::default(),
         }
     }
 
@@ -439,8 +442,16 @@ impl SessionBuilder {
                 }
                 match &c.command.args {
                     Args::Hello { domain } if c.command.verb.is_hello() => {
-                        self.s.helo = Some(WireText::from_str_lossy(domain));
-                        self.s.helo_verb = Some(c.command.verb.clone());
+                        // The first greeting names the client at once (the
+                        // reply may never be captured); a later one only
+                        // when the server accepts it (see `on_answer`), so
+                        // a rejected bare EHLO does not wipe the name.
+                        if self.s.helo.is_none() {
+                            self.s.helo = Some(WireText::from_str_lossy(domain));
+                            self.s.helo_verb = Some(c.command.verb.clone());
+                        }
+                        self.hellos
+                            .insert(c.seq, (c.command.verb.clone(), domain.clone()));
                     }
                     _ => {}
                 }
@@ -620,6 +631,12 @@ impl SessionBuilder {
         ts: Timestamp,
     ) {
         let code = reply.code;
+        if let Some((verb, domain)) = self.hellos.remove(&seq) {
+            if code.is_positive() {
+                self.s.helo = Some(WireText::from_str_lossy(&domain));
+                self.s.helo_verb = Some(verb);
+            }
+        }
         match req {
             Request::Command {
                 verb: Verb::Ehlo | Verb::Lhlo,

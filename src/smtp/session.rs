@@ -855,9 +855,16 @@ impl Core {
                 if self.bdat_last_seen {
                     self.anomaly(ts, frame, Dir::ClientToServer, Anomaly::BdatAfterLast, out);
                 }
-                match size {
+                // A BDAT line with anything but a size and LAST is a syntax
+                // error: the server answers 501 without reading a chunk
+                // (RFC 3030 §2 grammar), so no bytes are taken as one.
+                let malformed = command
+                    .deviations
+                    .iter()
+                    .any(|d| matches!(d, crate::smtp::command::CommandDeviation::BdatBadArgs));
+                match size.filter(|_| !malformed) {
                     Some(n) => {
-                        if *n == 0 && !*last {
+                        if n == 0 && !*last {
                             self.anomaly(
                                 ts,
                                 frame,
@@ -881,8 +888,8 @@ impl Core {
                         // even if the server rejects the command.
                         self.client_mode = ClientMode::Bdat {
                             seq,
-                            size: *n,
-                            remaining: *n,
+                            size: n,
+                            remaining: n,
                             last: *last,
                             gap: 0,
                         };
