@@ -18,8 +18,9 @@
 //!   lines starting with `-`, which are compared once with the boundaries on
 //!   the stack;
 //! - a delimiter is recognized only at the start of a line (RFC 2046 section
-//!   5.1.1), as `--boundary`, optionally `--`, then transport padding; the
-//!   line break before it belongs to the delimiter, not to the content;
+//!   5.1.1), as `--boundary` then transport padding, or `--boundary--` then
+//!   anything; the line break before it belongs to the delimiter, not to
+//!   the content;
 //! - feeding the same bytes in any chunks gives the same summary.
 //!
 //! One deviation from mail-parser's whole-message view: a base64 or
@@ -267,6 +268,9 @@ impl MimeSummarizer {
     /// The summary; `truncated` says the input was not the whole message.
     pub fn finish(mut self, truncated: bool) -> MessageSummary {
         match self.mode {
+            // A delimiter with nothing after it opens no part.
+            Mode::Header
+                if self.root_seen && self.header.buf.is_empty() && self.header.line_len == 0 => {}
             Mode::Header => self.end_headers(self.offset),
             Mode::Body if self.line.active => {
                 // A last delimiter line may lack its line break.
@@ -281,10 +285,6 @@ impl MimeSummarizer {
                         let at = self.line.start;
                         self.line.active = false;
                         self.delimiter(k, closing, at, self.offset, 0);
-                        // A part opened by it has an empty header block.
-                        if self.mode == Mode::Header {
-                            self.end_headers(self.offset);
-                        }
                     }
                     None => self.release_pending(),
                 }
@@ -615,14 +615,16 @@ impl MimeSummarizer {
         let rest = line.strip_prefix(b"--")?;
         self.stack.iter().enumerate().rev().find_map(|(k, f)| {
             let tail = rest.strip_prefix(f.boundary.as_slice())?;
-            let (closing, tail) = match tail.strip_prefix(b"--") {
-                Some(t) => (true, t),
-                None => (false, tail),
-            };
-            // RFC 2046 5.1.1: only transport padding may follow.
+            if tail.starts_with(b"--") {
+                // A close delimiter; mail clients accept anything after it
+                // (`--b---` is seen in the wild).
+                return Some((k, true));
+            }
+            // RFC 2046 5.1.1: only transport padding may follow, so that
+            // `--b2` is not taken for a delimiter of `b`.
             tail.iter()
                 .all(|&c| c == b' ' || c == b'\t')
-                .then_some((k, closing))
+                .then_some((k, false))
         })
     }
 
