@@ -164,11 +164,15 @@ pub fn analysis_config(args: &Args) -> AnalysisConfig {
 }
 
 pub fn pipeline_config(args: &Args) -> PipelineConfig {
-    PipelineConfig {
+    let mut cfg = PipelineConfig {
         extra_ports: args.ports.clone(),
         only_ports: args.only_ports,
         ..PipelineConfig::default()
-    }
+    };
+    // Message bytes are kept only for the outputs that show or save them;
+    // summaries are built as the bytes stream past.
+    cfg.decoder.keep_raw = args.export.is_some() || args.bodies;
+    cfg
 }
 
 /// Where finished sessions go: export, then the text or JSON writer.

@@ -1,11 +1,12 @@
 //! Hostile input to the message layer: whatever the bytes, no panic, the caps
-//! hold, and `part_content` agrees with the summary.
+//! hold, and the streaming summary is the same in any chunking.
 
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use smtpscope::smtp::message::{
     body_text, part_content, MessageSummary, MAX_MIME_DEPTH, MAX_MIME_PARTS,
 };
+use smtpscope::smtp::mime::MimeSummarizer;
 
 /// Fragments that steer the MIME parser into its less travelled paths.
 fn fragment() -> impl Strategy<Value = Vec<u8>> {
@@ -36,19 +37,37 @@ fn message() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(fragment(), 0..40).prop_map(|f| f.concat())
 }
 
+/// Whatever the bytes: the caps hold, the streaming summary does not depend
+/// on how the bytes were chunked, hashed parts have consistent sizes, and
+/// the content accessors (mail-parser, run on export) do not panic.
+///
+/// The summary used to be compared with `part_content` here; that held only
+/// while both came from mail-parser, which on garbage matches boundaries in
+/// the middle of lines. Agreement on real messages is checked by
+/// `message_stream.rs` against the old implementation.
 fn check(raw: &[u8]) {
     let s = MessageSummary::parse(raw, false);
     assert!(s.parts.len() <= MAX_MIME_PARTS);
     assert!(s.parts.iter().all(|p| p.depth <= MAX_MIME_DEPTH));
-    for (i, p) in s.parts.iter().enumerate() {
-        let content = part_content(raw, i);
-        if let Some(sha) = &p.sha256 {
-            let content = content.expect("a hashed part has content");
-            assert_eq!(content.len() as u64, p.decoded_size);
-            assert_eq!(&format!("{:x}", Sha256::digest(&content)), sha);
+    for p in &s.parts {
+        assert!(p.first_bytes.len() <= 16);
+        assert!(p.first_bytes.len() as u64 <= p.decoded_size);
+        if p.decoded_size == 0 {
+            if let Some(sha) = &p.sha256 {
+                assert_eq!(sha, &format!("{:x}", Sha256::digest(b"")));
+            }
         }
     }
-    assert_eq!(part_content(raw, s.parts.len()), None);
+    for size in [1, 7, 64] {
+        let mut m = MimeSummarizer::new();
+        for c in raw.chunks(size) {
+            m.feed(c);
+        }
+        assert_eq!(m.finish(false), s, "chunks of {size}");
+    }
+    for i in 0..s.parts.len() + 1 {
+        let _ = part_content(raw, i);
+    }
     let _ = body_text(raw);
 }
 

@@ -54,11 +54,11 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             continue;
         }
         let msg = event_at_frame(s, a.frame, Some(TimelineKind::Message));
-        let raw = msg
+        let content = msg
             .and_then(|i| s.timeline[i].txn)
             .and_then(|t| s.transactions.get(t))
-            .and_then(|t| t.raw_message.as_deref());
-        let mixed = raw.is_none_or(|r| memchr::memmem::find(r, b"\r\n").is_some());
+            .and_then(|t| t.content.as_ref());
+        let mixed = content.is_none_or(|c| c.crlf_lines > 0);
         let sev = if mixed { Medium } else { Low };
         let summary = format!(
             "message content has {bare_lf} bare LF and {bare_cr} bare CR line ends{}",

@@ -47,13 +47,12 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
                     v.eq_ignore_ascii_case("8BITMIME") || v.eq_ignore_ascii_case("BINARYMIME")
                 })
         }) || tx.mail_params.iter().any(|p| p.key == "SMTPUTF8");
-        let Some(raw) = tx.raw_message.as_deref() else {
+        let Some(n) = tx.content.as_ref().map(|c| c.eight_bit) else {
             continue;
         };
-        if eight || raw.is_ascii() {
+        if eight || n == 0 {
             continue;
         }
-        let n = raw.iter().filter(|b| !b.is_ascii()).count();
         let summary = format!("{n} 8-bit byte(s) in a message sent without BODY=8BITMIME");
         let mut f = Finding::new(&INFO, Low, summary, s);
         if let Some(m) = s

@@ -70,13 +70,9 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         done_txn.push(txn);
         let tx = txn.and_then(|i| s.transactions.get(i));
         let strict_end = tx.and_then(|t| t.data_bytes);
-        let (cmds, headers) = tx
-            .and_then(|t| t.raw_message.as_deref())
-            .map(|raw| {
-                let from = (nc.message_offset as usize).min(raw.len());
-                smuggled(&raw[from..])
-            })
-            .unwrap_or_default();
+        // The decoder keeps what follows each sequence, so the message
+        // itself need not be kept.
+        let (cmds, headers) = smuggled(&nc.following);
         let sev = if cmds.is_empty() { High } else { Critical };
         let mut summary = format!(
             "non-canonical end-of-data {} at message byte {}: a lenient server ends the message there, a strict one at {}",

@@ -151,10 +151,15 @@ pub struct Transaction {
     /// The message's end was seen without a gap.
     pub message_complete: bool,
     pub message_gap: bool,
-    /// Message bytes (capped), for MIME and export; shared, and dropped by
-    /// the pipeline once exported.
+    /// Message bytes (capped), kept only when the decoder was asked to
+    /// (export, bodies, message view); shared, and dropped by the pipeline
+    /// once exported.
     pub raw_message: Option<Arc<Vec<u8>>>,
     pub message: Option<MessageSummary>,
+    /// What the DATA content looked like on the wire (line endings, 8-bit
+    /// bytes, non-canonical end-of-data sequences with what follows them);
+    /// counted while streaming, so rules need not keep the message.
+    pub content: Option<crate::smtp::data::DataStats>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -289,11 +294,6 @@ impl Default for ModelConfig {
             max_transactions: 1_000,
         }
     }
-}
-
-/// The message layer's summary of a transferred message.
-fn summarize(raw: &[u8], truncated: bool) -> MessageSummary {
-    MessageSummary::parse(raw, truncated)
 }
 
 /// Which timeline item a request's reply should link to.
@@ -745,13 +745,13 @@ impl SessionBuilder {
             self.req_index.insert(ReqKey::DataEnd(m.seq), ti);
         }
         let Some(i) = idx else { return };
-        let summary = summarize(&m.raw, m.truncated);
         let tx = &mut self.s.transactions[i];
         tx.transfer = Some(m.kind);
         tx.data_bytes = Some(m.size);
         tx.message_complete = complete;
         tx.message_gap = m.gap;
-        tx.message = Some(summary);
-        tx.raw_message = Some(Arc::new(m.raw));
+        tx.message = Some(m.summary);
+        tx.content = Some(m.stats);
+        tx.raw_message = m.raw_kept.then(|| Arc::new(m.raw));
     }
 }

@@ -9,10 +9,22 @@
 //!   every match other than the canonical sequence, with its offset.
 //!
 //! Both are byte-at-a-time state machines so that a terminator split across
-//! chunks at any position is handled; runs of ordinary bytes are copied in
-//! bulk. The kept message is capped; its full size is always counted.
+//! chunks at any position is handled; runs of ordinary bytes are passed on in
+//! bulk. The unstuffed message streams into a [`MimeSummarizer`]; it is kept
+//! only when `keep_raw` is set, and then capped; its full size is always
+//! counted.
 
 use serde::Serialize;
+
+use super::message::MessageSummary;
+use super::mime::MimeSummarizer;
+
+/// Unstuffed bytes gathered before they are handed to the summarizer, so
+/// that the line breaks the automata emit one at a time go in bulk.
+const STAGE: usize = 8 * 1024;
+
+/// Runs at least this long skip the stage and go to the summarizer as is.
+const DIRECT_RUN: usize = 512;
 
 /// A line-break variant in a non-canonical end-of-data sequence.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -44,7 +56,15 @@ pub struct NonCanonicalEod {
     pub raw_offset: u64,
     /// Offset in the unstuffed message where the sequence begins.
     pub message_offset: u64,
+    /// The first [`EXCERPT_BYTES`] of the message after the sequence: what
+    /// a lenient server would read as the next commands (smuggling
+    /// evidence), kept so that no rule needs the whole message.
+    #[serde(serialize_with = "super::event::ser_bytes")]
+    pub following: Vec<u8>,
 }
+
+/// Bytes kept after each non-canonical end-of-data sequence.
+pub const EXCERPT_BYTES: usize = 1024;
 
 /// Strict-automaton state.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -86,6 +106,11 @@ pub struct DataStats {
     pub non_canonical: Vec<NonCanonicalEod>,
     /// Non-canonical sequences beyond the cap, counted.
     pub non_canonical_dropped: u64,
+    /// Message bytes with the high bit set (8-bit content).
+    pub eight_bit: u64,
+    /// Lines ended by CRLF (to tell bare LF mixed with CRLF from a
+    /// consistently bare-LF legacy client).
+    pub crlf_lines: u64,
 }
 
 /// Cap on recorded non-canonical sequences per message.
@@ -98,9 +123,15 @@ pub struct DataDecoder {
     lenient: Lenient,
     lenient_start_raw: u64,
     lenient_start_msg: u64,
-    /// Unstuffed message kept, at most `cap` bytes.
+    /// Unstuffed message kept (when `keep_raw`), at most `cap` bytes.
     pub message: Vec<u8>,
     cap: usize,
+    /// Keep the message bytes (for export and the message view); when
+    /// false nothing is accumulated but the summary.
+    pub keep_raw: bool,
+    mime: MimeSummarizer,
+    /// Unstuffed bytes not yet given to `mime` (at most [`STAGE`]).
+    stage: Vec<u8>,
     /// Unstuffed message size, counted beyond the cap.
     pub size: u64,
     pub stats: DataStats,
@@ -110,6 +141,8 @@ pub struct DataDecoder {
     pub seq: u32,
     /// Bytes of this transfer were lost in a gap.
     pub gap: bool,
+    /// The non-canonical sequence whose `following` bytes are being kept.
+    excerpt_for: Option<usize>,
 }
 
 impl DataDecoder {
@@ -122,12 +155,16 @@ impl DataDecoder {
             lenient_start_msg: 0,
             message: Vec::new(),
             cap,
+            keep_raw: true,
+            mime: MimeSummarizer::new(),
+            stage: Vec::new(),
             size: 0,
             stats: DataStats::default(),
             line_len: 0,
             done: false,
             seq: 0,
             gap: false,
+            excerpt_for: None,
         }
     }
 
@@ -135,8 +172,17 @@ impl DataDecoder {
         self.done
     }
 
+    /// The kept message is shorter than the message (only meaningful with
+    /// `keep_raw`).
     pub fn truncated(&self) -> bool {
-        self.size > self.message.len() as u64
+        self.keep_raw && self.size > self.message.len() as u64
+    }
+
+    /// The summary of the unstuffed message; `truncated` when it is not
+    /// whole (gap, no terminator). Leaves a fresh summarizer behind.
+    pub fn take_summary(&mut self, truncated: bool) -> MessageSummary {
+        self.flush_stage();
+        std::mem::take(&mut self.mime).finish(truncated)
     }
 
     /// Consume bytes up to and including the end-of-data terminator.
@@ -161,28 +207,73 @@ impl DataDecoder {
             self.stats.raw_bytes += 1;
             i += 1;
         }
+        self.flush_stage();
         i
     }
 
     fn emit_run(&mut self, run: &[u8]) {
         self.line_len += run.len() as u64;
-        let room = self.cap.saturating_sub(self.message.len());
-        self.message.extend_from_slice(&run[..room.min(run.len())]);
         self.size += run.len() as u64;
+        self.stats.eight_bit += run.iter().filter(|&&b| b >= 0x80).count() as u64;
+        self.keep_excerpt(run);
+        if self.keep_raw {
+            let room = self.cap.saturating_sub(self.message.len());
+            self.message.extend_from_slice(&run[..room.min(run.len())]);
+        }
+        if run.len() >= DIRECT_RUN {
+            self.flush_stage();
+            self.mime.feed(run);
+        } else {
+            self.stage.extend_from_slice(run);
+            if self.stage.len() >= STAGE {
+                self.flush_stage();
+            }
+        }
     }
 
     fn emit(&mut self, b: u8) {
         if b == 0 {
             self.stats.nul += 1;
         }
+        if b >= 0x80 {
+            self.stats.eight_bit += 1;
+        }
+        self.keep_excerpt(&[b]);
         self.line_len += 1;
-        if self.message.len() < self.cap {
+        if self.keep_raw && self.message.len() < self.cap {
             self.message.push(b);
         }
         self.size += 1;
+        self.stage.push(b);
+        if self.stage.len() >= STAGE {
+            self.flush_stage();
+        }
+    }
+
+    fn flush_stage(&mut self) {
+        if !self.stage.is_empty() {
+            self.mime.feed(&self.stage);
+            self.stage.clear();
+        }
+    }
+
+    /// Feed the excerpt after the latest non-canonical sequence.
+    fn keep_excerpt(&mut self, bytes: &[u8]) {
+        let Some(i) = self.excerpt_for else { return };
+        let Some(nc) = self.stats.non_canonical.get_mut(i) else {
+            self.excerpt_for = None;
+            return;
+        };
+        let room = EXCERPT_BYTES.saturating_sub(nc.following.len());
+        nc.following
+            .extend_from_slice(&bytes[..room.min(bytes.len())]);
+        if nc.following.len() >= EXCERPT_BYTES {
+            self.excerpt_for = None;
+        }
     }
 
     fn end_line(&mut self) {
+        self.stats.crlf_lines += 1;
         // line_len counts the CRLF already emitted.
         if self.line_len > 1000 {
             self.stats.long_lines += 1;
@@ -292,7 +383,9 @@ impl DataDecoder {
             sequence,
             raw_offset: self.lenient_start_raw,
             message_offset: self.lenient_start_msg,
+            following: Vec::new(),
         });
+        self.excerpt_for = Some(self.stats.non_canonical.len() - 1);
     }
 }
 

@@ -10,6 +10,7 @@ use super::auth::{SaslState, Secret};
 use super::command::{Command, CommandDeviation, Verb};
 use super::data::{DataStats, NonCanonicalEod};
 use super::lines::Terminator;
+use super::message::MessageSummary;
 use super::reply::{Reply, ReplyCode};
 use super::tls::ClientHello;
 use crate::capture::Timestamp;
@@ -158,11 +159,17 @@ pub struct MessageEvent {
     pub seq: u32,
     pub kind: TransferKind,
     /// Message bytes (dot-unstuffed DATA or concatenated BDAT chunks),
-    /// at most `max_message_bytes`.
+    /// at most `max_message_bytes`; empty unless `raw_kept`.
     pub raw: Vec<u8>,
+    /// The decoder kept the bytes (`DecoderConfig::keep_raw`).
+    pub raw_kept: bool,
+    /// Headers and MIME tree, summarized while the bytes streamed past
+    /// (whole message, no cap).
+    pub summary: MessageSummary,
     /// Full message size, counted beyond the cap.
     pub size: u64,
-    /// `raw` is shorter than the message (cap, gap or early end).
+    /// The message is not all here: gap or early end, or (when kept) `raw`
+    /// is shorter than `size`.
     pub truncated: bool,
     pub gap: bool,
     /// DATA content statistics (default for BDAT).

@@ -3,15 +3,22 @@
 //!
 //! Input is exactly the message the server received (dot-unstuffed DATA or
 //! concatenated BDAT chunks), possibly cut short (`truncated`) when the
-//! transfer hit a gap or the retention cap.
+//! transfer hit a gap or ended early.
+//!
+//! Summaries come from the streaming [`MimeSummarizer`](super::mime), which
+//! the decoder runs while the message arrives; [`MessageSummary::parse`] is
+//! the same summarizer fed one slice. The content accessors
+//! ([`part_content`], [`body_text`], [`try_for_each_part_content`]) run only
+//! on explicit export or view, on retained bytes, with mail-parser.
 //!
 //! Invariants: no input panics (mail-parser calls are also behind
-//! `catch_unwind`); work is linear in the input, because the MIME parser only
-//! sees the prefix before too many or too long `boundary=` parameters and
-//! the tree walk is iterative with depth and part caps; anything left out is
+//! `catch_unwind`); work is linear in the input: the streaming summarizer
+//! looks at each byte once, and for the accessors the MIME parser only sees
+//! the prefix before too many or too long `boundary=` parameters and the
+//! tree walk is iterative with depth and part caps; anything left out is
 //! flagged in `parts_capped`. Values are decoded but not escaped: escaping is
 //! the outputs' job. Part indices are the same in `parts`, `part_content` and
-//! `try_for_each_part_content`.
+//! `try_for_each_part_content` for well-formed messages.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -20,11 +27,13 @@ use std::ops::ControlFlow;
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{
-    Addr, Encoding, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
-    PartType,
+    Addr, Encoding, HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType,
 };
 use serde::Serialize;
+#[cfg(test)]
 use sha2::{Digest, Sha256};
+
+use super::mime::MimeSummarizer;
 
 /// Headers and MIME tree of one message.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -67,12 +76,25 @@ pub struct MimePart {
     /// Hex SHA-256 of the decoded content (leaf parts only).
     pub sha256: Option<String>,
     pub is_attachment: bool,
-    /// The declared transfer encoding or nesting did not decode; the content
-    /// was kept as raw text.
+    /// The declared transfer encoding or nesting did not decode cleanly
+    /// (e.g. bytes outside the base64 alphabet, which were skipped).
     pub encoding_problem: bool,
     /// What the decoded content's first bytes say it is, whatever its name
     /// or declared type (see [`magic_class`]); leaf parts only.
     pub magic: Option<&'static str>,
+    /// First decoded bytes (up to 16) of a leaf part, e.g. `MZ` of a
+    /// Windows executable behind an innocent name.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "ser_hex")]
+    pub first_bytes: Vec<u8>,
+    /// The part's header block was longer than the summarizer keeps
+    /// ([`MAX_PART_HEADER_BYTES`](super::mime::MAX_PART_HEADER_BYTES)); the
+    /// rest was skipped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub headers_truncated: bool,
+}
+
+fn ser_hex<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex(b))
 }
 
 impl MessageSummary {
@@ -100,62 +122,45 @@ pub const MAX_MIME_BOUNDARIES: usize = 128;
 pub const MAX_BOUNDARY_LEN: usize = 200;
 
 impl MessageSummary {
-    /// Summarize `raw` (the message as the server received it). Never panics;
-    /// on input with no header at all the summary is empty apart from
-    /// `truncated`.
+    /// Summarize `raw` (the message as the server received it) with the
+    /// streaming summarizer. Never panics; on input with no header at all
+    /// the summary is empty apart from `truncated`.
     pub fn parse(raw: &[u8], truncated: bool) -> MessageSummary {
-        let mut summary = MessageSummary {
-            truncated,
-            ..MessageSummary::default()
-        };
-        summary.fill_headers(raw);
+        let mut m = MimeSummarizer::new();
+        m.feed(raw);
+        m.finish(truncated)
+    }
 
-        let (input, input_capped) = mime_input(raw);
-        summary.parts_capped = input_capped;
-        let Some(message) = parse_mime(input) else {
-            // Headers were found but the MIME parser gave up.
-            summary.mime_error = !summary.headers.is_empty();
-            return summary;
-        };
-        if let Some(root) = message.parts.first() {
-            let mut from = Vec::new();
-            for header in &root.headers {
-                let list = match header.name {
-                    HeaderName::From => &mut from,
-                    HeaderName::To => &mut summary.to,
-                    HeaderName::Cc => &mut summary.cc,
-                    _ => continue,
-                };
-                if let Some(address) = header.value.as_address() {
-                    list.extend(address.iter().map(format_addr));
-                }
-            }
-            if !from.is_empty() {
-                summary.from = Some(from.join(", "));
-            }
-            if let Some(id) = root
-                .headers
-                .iter()
-                .find(|h| h.name == HeaderName::MessageId)
-                .and_then(|h| h.value.as_text())
-            {
-                summary.message_id = Some(id.to_string());
+    /// From, To, Cc and Message-ID from the root part's structured headers.
+    pub(crate) fn fill_addresses(&mut self, root: &MessagePart<'_>) {
+        let mut from = Vec::new();
+        for header in &root.headers {
+            let list = match header.name {
+                HeaderName::From => &mut from,
+                HeaderName::To => &mut self.to,
+                HeaderName::Cc => &mut self.cc,
+                _ => continue,
+            };
+            if let Some(address) = header.value.as_address() {
+                list.extend(address.iter().map(format_addr));
             }
         }
-
-        let mut parts = Vec::new();
-        let walk_capped = walk(&message, |node| {
-            parts.push(describe(&node));
-            ControlFlow::Continue(())
-        });
-        summary.parts = parts;
-        summary.parts_capped |= walk_capped;
-        summary
+        if !from.is_empty() {
+            self.from = Some(from.join(", "));
+        }
+        if let Some(id) = root
+            .headers
+            .iter()
+            .find(|h| h.name == HeaderName::MessageId)
+            .and_then(|h| h.value.as_text())
+        {
+            self.message_id = Some(id.to_string());
+        }
     }
 
     /// Headers as unstructured text: every value has its RFC 2047 words
     /// decoded and its folding removed, the way a reader sees it.
-    fn fill_headers(&mut self, raw: &[u8]) {
+    pub(crate) fn fill_headers(&mut self, raw: &[u8]) {
         // A non-empty header map makes mail-parser use the default (here:
         // unstructured text) for every header it has no entry for.
         let parser = MessageParser::new()
@@ -242,7 +247,7 @@ pub fn body_text(raw: &[u8]) -> Option<String> {
 /// mail-parser is written not to panic, but it carries `debug_assert!`s and
 /// unchecked offset arithmetic on recovery paths that hostile input reaches.
 /// A panic there must cost one message summary, not the whole capture.
-fn catch<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+pub(crate) fn catch<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .ok()
         .flatten()
@@ -303,7 +308,6 @@ fn parse_mime(raw: &[u8]) -> Option<Message<'_>> {
 /// One part met in the walk, with the message whose `raw_message` its
 /// offsets refer to.
 struct Node<'m, 'x> {
-    depth: usize,
     container: &'m Message<'x>,
     part: &'m MessagePart<'x>,
 }
@@ -330,13 +334,7 @@ fn walk<'m, 'x>(
             continue;
         }
         visited += 1;
-        if visit(Node {
-            depth,
-            container,
-            part,
-        })
-        .is_break()
-        {
+        if visit(Node { container, part }).is_break() {
             break;
         }
         match &part.body {
@@ -355,46 +353,6 @@ fn walk<'m, 'x>(
         }
     }
     capped
-}
-
-fn describe(node: &Node<'_, '_>) -> MimePart {
-    let part = node.part;
-    let content_type = match part.content_type() {
-        Some(ct) => match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub),
-            None => ct.ctype().to_string(),
-        },
-        // RFC 2045 section 5.2 default (RFC 2046 section 5.1.5 inside a
-        // digest, which mail-parser has already applied).
-        None if matches!(part.body, PartType::Message(_)) => "message/rfc822".to_string(),
-        None => "text/plain".to_string(),
-    }
-    .to_ascii_lowercase();
-    let filename = part.attachment_name().map(str::to_string);
-    let is_attachment = filename.is_some()
-        || part
-            .content_disposition()
-            .is_some_and(|cd| cd.is_attachment());
-    let content = decoded_content(node);
-    // A nested message's content is described by its own parts.
-    let is_leaf = !matches!(part.body, PartType::Multipart(_) | PartType::Message(_));
-    MimePart {
-        depth: node.depth,
-        content_type,
-        transfer_encoding: part
-            .content_transfer_encoding()
-            .map(|e| e.trim().to_ascii_lowercase()),
-        filename,
-        charset: part
-            .content_type()
-            .and_then(|ct| ct.attribute("charset"))
-            .map(str::to_string),
-        decoded_size: content.len() as u64,
-        sha256: is_leaf.then(|| hex_sha256(&content)),
-        is_attachment,
-        encoding_problem: part.is_encoding_problem,
-        magic: if is_leaf { magic_class(&content) } else { None },
-    }
 }
 
 /// A file-type class from leading magic bytes: the few types that matter
@@ -456,10 +414,19 @@ fn format_addr(addr: &Addr<'_>) -> String {
     }
 }
 
+#[cfg(test)]
 fn hex_sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of a digest.
+pub(crate) fn hex_sha256_digest(digest: &[u8]) -> String {
+    hex(digest)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         let _ = write!(out, "{b:02x}");
     }
     out
@@ -818,18 +785,26 @@ mod tests {
     }
 
     #[test]
-    fn test_unfound_boundaries_past_cap_are_not_parsed() {
+    fn test_unfound_boundaries_are_described_as_leaves_in_linear_time() {
         // Each multipart whose boundary never comes made mail-parser scan to
-        // the end of the input: quadratic in the number of such parts.
+        // the end of the input (quadratic); the streaming summarizer sees
+        // each byte once and describes every such part as a leaf.
         let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
-        for _ in 0..MAX_MIME_BOUNDARIES * 4 {
+        let n = MAX_MIME_BOUNDARIES * 4;
+        for _ in 0..n {
             raw.extend_from_slice(
                 b"--b\r\nContent-Type: multipart/mixed; BOUNDARY = zz\r\n\r\nx\r\n",
             );
         }
         let s = MessageSummary::parse(&raw, false);
-        assert!(s.parts_capped);
-        assert!(s.parts.len() <= MAX_MIME_BOUNDARIES, "{}", s.parts.len());
+        assert!(!s.parts_capped);
+        assert_eq!(s.parts.len(), n + 1);
+        let p = &s.parts[1];
+        assert_eq!(
+            (p.content_type.as_str(), p.decoded_size),
+            ("multipart/mixed", 1)
+        );
+        assert_eq!(p.sha256.as_deref(), Some(sha(b"x").as_str()));
     }
 
     #[test]

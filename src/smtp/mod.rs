@@ -16,6 +16,7 @@ pub mod ehlo;
 pub mod event;
 pub mod lines;
 pub mod message;
+pub mod mime;
 pub mod reply;
 pub mod session;
 pub mod tls;

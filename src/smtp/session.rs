@@ -18,6 +18,7 @@ use super::data::DataDecoder;
 use super::ehlo::Capabilities;
 use super::event::*;
 use super::lines::{Line, LineFramer, Terminator};
+use super::mime::MimeSummarizer;
 use super::reply::{EnhancedCode, Reply, ReplyCode, ReplyLine};
 use super::tls::{self, HelloCollector, HelloProgress};
 use crate::capture::Timestamp;
@@ -30,9 +31,13 @@ pub struct DecoderConfig {
     /// Longest command/reply line kept; longer lines are truncated and
     /// their full length counted.
     pub max_line_len: usize,
-    /// Largest message (DATA or BDAT) kept for MIME/export; the full size
-    /// is still counted.
+    /// Largest message (DATA or BDAT) kept for export; the full size is
+    /// still counted and the summary covers all of it.
     pub max_message_bytes: usize,
+    /// Keep message bytes in [`MessageEvent::raw`] (export, message view).
+    /// When false no message bytes are accumulated at all: the summary is
+    /// built while they stream past.
+    pub keep_raw: bool,
     /// Requests waiting for replies (pipelining depth).
     pub max_pending: usize,
     /// Client bytes held after DATA/STARTTLS until the reply arrives.
@@ -48,6 +53,7 @@ impl Default for DecoderConfig {
         DecoderConfig {
             max_line_len: 64 * 1024,
             max_message_bytes: 32 * 1024 * 1024,
+            keep_raw: false,
             max_pending: 1024,
             max_held_bytes: 256 * 1024,
             max_reply_lines: 1000,
@@ -123,10 +129,11 @@ struct ReplyAcc {
 }
 
 /// BDAT chunks of the current transaction, concatenated.
-#[derive(Debug)]
 struct BdatMessage {
     seq: u32,
+    /// Kept only with `DecoderConfig::keep_raw`.
     raw: Vec<u8>,
+    mime: MimeSummarizer,
     size: u64,
     gap: bool,
     chunks: u32,
@@ -354,6 +361,7 @@ impl SessionDecoder {
                     .map(|p| p.seq)
                     .unwrap_or(0);
                 let mut dec = DataDecoder::new(self.core.cfg.max_message_bytes);
+                dec.keep_raw = self.core.cfg.keep_raw;
                 dec.seq = seq;
                 self.core.client_mode = ClientMode::Data(Box::new(dec));
                 let (start_ts, start_frame) =
@@ -383,6 +391,7 @@ impl SessionDecoder {
                 // Content sent after DATA with no reply ever seen: it was
                 // meant as the message; keep it as an incomplete one.
                 let mut d = DataDecoder::new(core.cfg.max_message_bytes);
+                d.keep_raw = core.cfg.keep_raw;
                 d.seq = core
                     .pending
                     .iter()
@@ -465,8 +474,12 @@ impl SessionDecoder {
                     *remaining -= n as u64;
                     let done = *remaining == 0;
                     if let Some(m) = &mut self.core.bdat_msg {
-                        let room = self.core.cfg.max_message_bytes.saturating_sub(m.raw.len());
-                        m.raw.extend_from_slice(&input[..n.min(room)]);
+                        let chunk = &input[..n];
+                        if self.core.cfg.keep_raw {
+                            let room = self.core.cfg.max_message_bytes.saturating_sub(m.raw.len());
+                            m.raw.extend_from_slice(&chunk[..n.min(room)]);
+                        }
+                        m.mime.feed(chunk);
                         m.size += n as u64;
                     }
                     if done {
@@ -879,6 +892,7 @@ impl Core {
                             self.bdat_msg = Some(BdatMessage {
                                 seq,
                                 raw: Vec::new(),
+                                mime: MimeSummarizer::new(),
                                 size: 0,
                                 gap: false,
                                 chunks: 0,
@@ -1023,6 +1037,8 @@ impl Core {
             gap: d.gap,
             stats: std::mem::take(&mut d.stats),
             raw: std::mem::take(&mut d.message),
+            raw_kept: d.keep_raw,
+            summary: d.take_summary(!complete),
             chunks: 0,
         };
         out.push(Event {
@@ -1082,7 +1098,8 @@ impl Core {
         frame: u64,
         out: &mut Vec<Event>,
     ) {
-        let truncated = (m.raw.len() as u64) < m.size || !complete;
+        let keep = self.cfg.keep_raw;
+        let truncated = (keep && (m.raw.len() as u64) < m.size) || !complete;
         let ev = MessageEvent {
             seq: m.seq,
             kind: TransferKind::Bdat,
@@ -1091,6 +1108,8 @@ impl Core {
             gap: m.gap,
             stats: Default::default(),
             raw: m.raw,
+            raw_kept: keep,
+            summary: m.mime.finish(!complete),
             chunks: m.chunks,
         };
         out.push(Event {
@@ -1382,6 +1401,7 @@ impl Core {
                     std::mem::replace(&mut self.client_mode, ClientMode::Lines)
                 {
                     let mut dec = DataDecoder::new(self.cfg.max_message_bytes);
+                    dec.keep_raw = self.cfg.keep_raw;
                     dec.seq = p.seq;
                     self.client_mode = ClientMode::Data(Box::new(dec));
                     out.push(Event {

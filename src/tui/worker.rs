@@ -210,9 +210,12 @@ impl Driver {
 
     fn pipeline(
         &self,
-        cfg: PipelineConfig,
+        mut cfg: PipelineConfig,
         analysis: crate::analysis::AnalysisConfig,
     ) -> SmtpPipeline<impl FnMut(Session)> {
+        // The message view shows bodies and exports .eml files: keep the
+        // bytes (the UI's store caps what it retains).
+        cfg.decoder.keep_raw = true;
         let tx = self.tx.clone();
         let stop = self.stop.clone();
         let finished = self.finished.clone();

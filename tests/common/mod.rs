@@ -112,8 +112,19 @@ pub fn record(files: &[String]) -> (Recorder, ReadOutcome) {
 
 /// Decode capture files into finished SMTP sessions.
 pub fn decode(files: &[String]) -> (Vec<Session>, ReadOutcome) {
+    decode_with(files, PipelineConfig::default())
+}
+
+/// [`decode`] with message bytes kept in each transaction's `raw_message`.
+pub fn decode_keeping_raw(files: &[String]) -> (Vec<Session>, ReadOutcome) {
+    let mut cfg = PipelineConfig::default();
+    cfg.decoder.keep_raw = true;
+    decode_with(files, cfg)
+}
+
+pub fn decode_with(files: &[String], cfg: PipelineConfig) -> (Vec<Session>, ReadOutcome) {
     let mut sessions = Vec::new();
-    let mut pipeline = SmtpPipeline::new(PipelineConfig::default(), |s| sessions.push(s));
+    let mut pipeline = SmtpPipeline::new(cfg, |s| sessions.push(s));
     let outcome = read_files(files, Default::default(), &mut pipeline);
     drop(pipeline);
     (sessions, outcome)

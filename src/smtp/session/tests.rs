@@ -44,8 +44,16 @@ pub(crate) fn run_with(cfg: &DecoderConfig, steps: &[(Dir, &[u8])]) -> Vec<Event
     out
 }
 
+/// Message bytes kept, so tests can look at them.
+fn kept() -> DecoderConfig {
+    DecoderConfig {
+        keep_raw: true,
+        ..DecoderConfig::default()
+    }
+}
+
 pub(crate) fn run(steps: &[(Dir, &[u8])]) -> Vec<Event> {
-    run_with(&DecoderConfig::default(), steps)
+    run_with(&kept(), steps)
 }
 
 fn commands(ev: &[Event]) -> Vec<String> {
@@ -432,6 +440,7 @@ fn test_bdat_after_last_and_mixed_with_data() {
 fn test_bdat_huge_size_streams_without_allocating() {
     let cfg = DecoderConfig {
         max_message_bytes: 4096,
+        keep_raw: true,
         ..DecoderConfig::default()
     };
     let junk = vec![b'Q'; 1 << 20];
@@ -698,7 +707,7 @@ fn test_plaintext_on_implicit_tls_port_flagged() {
 #[test]
 fn test_gap_in_data_marks_message_incomplete() {
     let m = meta();
-    let mut dec = SessionDecoder::new(&DecoderConfig::default(), &m, false);
+    let mut dec = SessionDecoder::new(&kept(), &m, false);
     let mut out = Vec::new();
     let t = m.start;
     for (dir, b) in [
@@ -739,7 +748,36 @@ fn test_gap_in_data_marks_message_incomplete() {
     assert!(!msgs[0].0, "a message with a gap is incomplete");
     assert!(msgs[0].1.gap);
     assert_eq!(msgs[0].1.raw, b"part one\r\ntail\r\n");
+    assert!(msgs[0].1.summary.truncated);
     assert_eq!(commands(&out), ["DATA", "QUIT"]);
+}
+
+#[test]
+fn test_message_summary_streams_without_keeping_raw() {
+    let body = b"Subject: hi\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\nTVo=\r\n--b--\r\n.\r\n";
+    for cfg in [DecoderConfig::default(), kept()] {
+        // Byte at a time through DATA, and as one BDAT chunk.
+        let mut steps: Vec<(Dir, &[u8])> =
+            vec![(Sv, b"220 mx\r\n"), (Cl, b"DATA\r\n"), (Sv, b"354 go\r\n")];
+        steps.extend(body.chunks(1).map(|c| (Cl, c)));
+        let bdat = format!("BDAT {} LAST\r\n", body.len() - 3);
+        steps.extend([(Sv, &b"250 ok\r\n"[..]), (Cl, bdat.as_bytes())]);
+        steps.push((Cl, &body[..body.len() - 3]));
+        let ev = run_with(&cfg, &steps);
+        let m = messages(&ev);
+        assert_eq!(m.len(), 2);
+        for (_, msg) in &m {
+            assert_eq!(msg.raw_kept, cfg.keep_raw);
+            assert_eq!(msg.raw.is_empty(), !cfg.keep_raw);
+            let s = &msg.summary;
+            assert_eq!(s.subject.as_deref(), Some("hi"));
+            assert_eq!(s.parts.len(), 2);
+            assert_eq!(s.parts[1].first_bytes, b"MZ");
+            assert_eq!(s.parts[1].magic, Some("pe-executable"));
+            assert!(!s.truncated);
+        }
+        assert_eq!(m[0].1.summary, m[1].1.summary);
+    }
 }
 
 #[test]
@@ -787,7 +825,7 @@ fn test_gap_in_commands_resyncs_at_next_command() {
 #[test]
 fn test_gap_in_bdat_counts_against_chunk() {
     let m = meta();
-    let mut dec = SessionDecoder::new(&DecoderConfig::default(), &m, false);
+    let mut dec = SessionDecoder::new(&kept(), &m, false);
     let mut out = Vec::new();
     let t = m.start;
     dec.feed(
