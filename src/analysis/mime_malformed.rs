@@ -2,7 +2,6 @@
 
 use super::Severity::*;
 use super::*;
-use crate::model::TimelineKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "mime-malformed",
@@ -31,13 +30,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             )
         };
         let mut f = Finding::new(&INFO, Medium, summary, s);
-        if let Some(mi) = s
-            .timeline
-            .iter()
-            .position(|t| t.kind == TimelineKind::Message && t.txn == Some(i))
-        {
-            f = f.event(s, mi);
-        }
+        f = f.message_event(s, i);
         out.push(f);
     }
 }

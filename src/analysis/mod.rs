@@ -183,6 +183,18 @@ impl Finding {
         self
     }
 
+    /// Attach the timeline line that stands for transaction `txn`'s message.
+    pub fn message_event(self, s: &Session, txn: usize) -> Self {
+        match s
+            .timeline
+            .iter()
+            .position(|t| t.kind == crate::model::TimelineKind::Message && t.txn == Some(txn))
+        {
+            Some(m) => self.event(s, m),
+            None => self,
+        }
+    }
+
     pub fn events(self, s: &Session, idx: impl IntoIterator<Item = usize>) -> Self {
         idx.into_iter().fold(self, |f, i| f.event(s, i))
     }

@@ -2,7 +2,6 @@
 
 use super::Severity::*;
 use super::*;
-use crate::model::TimelineKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "non-ascii-without-extension",
@@ -55,13 +54,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
         let summary = format!("{n} 8-bit byte(s) in a message sent without BODY=8BITMIME");
         let mut f = Finding::new(&INFO, Low, summary, s);
-        if let Some(m) = s
-            .timeline
-            .iter()
-            .position(|t| t.kind == TimelineKind::Message && t.txn == Some(i))
-        {
-            f = f.event(s, m);
-        }
+        f = f.message_event(s, i);
         out.push(f);
     }
 }

@@ -3,7 +3,6 @@
 
 use super::Severity::*;
 use super::*;
-use crate::model::TimelineKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "risky-attachment",
@@ -70,13 +69,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
                 wire(&why)
             );
             let mut f = Finding::new(&INFO, High, summary, s);
-            if let Some(mi) = s
-                .timeline
-                .iter()
-                .position(|t| t.kind == TimelineKind::Message && t.txn == Some(i))
-            {
-                f = f.event(s, mi);
-            }
+            f = f.message_event(s, i);
             out.push(f);
         }
     }

@@ -2,7 +2,6 @@
 
 use super::Severity::*;
 use super::*;
-use crate::model::TimelineKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "size-declared-mismatch",
@@ -38,13 +37,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             summary.push_str(&format!("; accepted although the server's maximum is {m}"));
         }
         let mut f = Finding::new(&INFO, sev, summary, s);
-        if let Some(m) = s
-            .timeline
-            .iter()
-            .position(|t| t.kind == TimelineKind::Message && t.txn == Some(i))
-        {
-            f = f.event(s, m);
-        }
+        f = f.message_event(s, i);
         out.push(f);
     }
 }

@@ -117,7 +117,7 @@ impl TypedFilter {
                         if let Some(p) = lw.strip_prefix("port:").and_then(|p| p.parse().ok()) {
                             Term::Port(p)
                         } else if let Some(s) = lw.strip_prefix("sev:") {
-                            Term::MinSeverity(Severity::parse(s))
+                            Term::MinSeverity(s.parse().unwrap_or_default())
                         } else {
                             Term::Text(lw)
                         }

@@ -17,45 +17,9 @@ pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 /// Default cap on raw message bytes kept by the UI.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Finding severity, lowest first. Unknown strings count as `Info`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn parse(s: &str) -> Severity {
-        match s.to_ascii_lowercase().as_str() {
-            "critical" | "crit" => Severity::Critical,
-            "high" | "error" => Severity::High,
-            "medium" | "warning" | "warn" => Severity::Medium,
-            "low" => Severity::Low,
-            _ => Severity::Info,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
+/// Finding severity: the analysis stage's own type (unknown strings in a
+/// finding's JSON count as `Info`).
+pub use crate::analysis::Severity;
 
 /// One finding as the TUI shows it, read from the analysis stage's JSON
 /// (`{"id","severity","summary","evidence":{"events","frames"}}`, see
@@ -82,7 +46,9 @@ impl Finding {
                 .unwrap_or_default()
         };
         Finding {
-            severity: Severity::parse(&s("severity").unwrap_or_default()),
+            severity: s("severity")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default(),
             name: s("id").unwrap_or_else(|| "finding".into()),
             text: s("summary").unwrap_or_default(),
             events: list("events").into_iter().map(|n| n as usize).collect(),

@@ -164,7 +164,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
     {
         lines.push(Line::from(vec![
             Span::styled(
-                format!("{:>10}: ", fd.severity.label()),
+                format!("{:>10}: ", fd.severity.as_str()),
                 theme::severity(fd.severity),
             ),
             Span::raw(format!("{} {}", escape_str(&fd.name), escape_str(&fd.text))),

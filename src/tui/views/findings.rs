@@ -114,7 +114,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         let fd = &item.finding;
         let line = Line::from(vec![
             Span::styled(
-                format!("{:<8}", fd.severity.label()),
+                format!("{:<8}", fd.severity.as_str()),
                 theme::severity(fd.severity),
             ),
             Span::raw(format!("#{:<4} ", item.session)),

@@ -128,7 +128,7 @@ fn state_cell(e: &Entry) -> Span<'static> {
 fn findings_cell(e: &Entry) -> Span<'static> {
     match e.facts.max_severity {
         Some(s) => Span::styled(
-            format!("{} {}", s.label(), e.facts.findings.len()),
+            format!("{} {}", s.as_str(), e.facts.findings.len()),
             theme::severity(s),
         ),
         None => Span::styled("-", theme::dim()),

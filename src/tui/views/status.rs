@@ -91,11 +91,12 @@ pub fn render_status(f: &mut Frame, area: Rect, app: &App) {
     spans.push(sep());
     let counts = app.store.severity_counts();
     let mut any = false;
-    for (i, sev) in Severity::ALL.iter().enumerate() {
+    // Most severe first, as `severity_counts` orders them.
+    for (i, sev) in Severity::ALL.iter().rev().enumerate() {
         if counts[i] > 0 {
             any = true;
             spans.push(Span::styled(
-                format!("{} {} ", counts[i], sev.label()),
+                format!("{} {} ", counts[i], sev.as_str()),
                 theme::severity(*sev),
             ));
         }
