@@ -19,8 +19,8 @@ use crate::output::eml::Exporter;
 use crate::output::json::JsonWriter;
 use crate::output::text::TextWriter;
 use crate::output::{OutputOptions, SessionWriter};
-use crate::pipeline::offload::Offload;
-use crate::pipeline::{PipelineConfig, SessionConsumer, SmtpPipeline};
+use crate::pipeline::sharded::Sharded;
+use crate::pipeline::{PipelineConfig, SessionConsumer};
 use crate::smtp::detect::DEFAULT_SMTP_PORTS;
 
 /// An error the user can fix by giving other input; exits with status 2.
@@ -115,22 +115,20 @@ pub fn run(args: &Args) -> Result<i32> {
         outcome
     } else {
         drop(out);
-        // Reading and reassembly here; SMTP, MIME, analysis and output on
-        // a second core.
+        // Reading and reassembly here; SMTP and MIME decoding on worker
+        // threads; analysis and output on one more, in close order.
         let sessions = SessionOutput::new(
             args,
             format,
             io::BufWriter::with_capacity(64 * 1024, io::stdout()),
         )?;
-        let cfg = pipeline_config(args);
-        let mut offload = Offload::spawn(move || SmtpPipeline::new(cfg, sessions));
-        let outcome = read_files(&args.files, flow_config(args), &mut offload);
-        let pipeline = offload.finish().map_err(|_| {
+        let mut sharded = Sharded::spawn(pipeline_config(args), sessions);
+        let outcome = read_files(&args.files, flow_config(args), &mut sharded);
+        let (sessions, _) = sharded.finish().map_err(|_| {
             anyhow::anyhow!(
-                "the SMTP decoder thread failed (a bug: please report it with the capture)"
+                "an SMTP decoder thread failed (a bug: please report it with the capture)"
             )
         })?;
-        let sessions = pipeline.into_consumer();
         worst = sessions.analyzer.worst();
         sessions.finish()?;
         outcome
@@ -342,7 +340,7 @@ fn run_live(args: &Args) -> Result<i32> {
         r
     } else {
         let sessions = SessionOutput::new(args, format, out)?;
-        let mut pipeline = SmtpPipeline::new(pipeline_config(args), sessions);
+        let mut pipeline = crate::pipeline::SmtpPipeline::new(pipeline_config(args), sessions);
         let r = pump(&mut source, &mut table, &mut pipeline);
         table.finish(&mut pipeline);
         let sessions = pipeline.into_consumer();

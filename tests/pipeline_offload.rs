@@ -9,6 +9,7 @@ use smtpscope::model::Session;
 use smtpscope::output::json::session_json;
 use smtpscope::output::OutputOptions;
 use smtpscope::pipeline::offload::{Offload, BATCH_BYTES, QUEUE_BATCHES};
+use smtpscope::pipeline::sharded::Sharded;
 use smtpscope::pipeline::{PipelineConfig, SmtpPipeline};
 use smtpscope::run::read_files;
 
@@ -38,6 +39,13 @@ fn test_offloaded_pipeline_matches_inline_on_every_real_capture() {
     let offloaded = offload.finish().unwrap().into_consumer();
     assert!(inline.len() >= 15);
     assert_eq!(json(&inline), json(&offloaded));
+    // Several decoder threads, one output order: the same bytes again.
+    let mut sharded = Sharded::spawn(PipelineConfig::default(), Vec::new());
+    let outcome = read_files(&files, Default::default(), &mut sharded);
+    assert!(outcome.errors.is_empty());
+    let (merged, stats) = sharded.finish().unwrap();
+    assert_eq!(json(&inline), json(&merged));
+    assert_eq!(stats.smtp_sessions as usize, inline.len());
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! most [`MAX_DETECT_HOLD`]; past it the connection is judged not SMTP.
 
 pub mod offload;
+pub mod sharded;
 
 use rustc_hash::FxHashMap;
 
@@ -136,6 +137,10 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
     /// The consumer, once every connection has been closed.
     pub fn into_consumer(self) -> F {
         self.on_session
+    }
+
+    pub fn consumer_mut(&mut self) -> &mut F {
+        &mut self.on_session
     }
 
     /// Sessions still open, for live views.

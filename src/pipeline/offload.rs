@@ -71,11 +71,22 @@ impl<S: StreamSink + Send + 'static> Offload<S> {
     where
         F: FnOnce() -> S + Send + 'static,
     {
+        Self::spawn_with_close_hook(make, |_: &mut S, _: ConnId| {})
+    }
+
+    /// Like [`Offload::spawn`], and `after_close` runs on the worker after
+    /// every connection's close has been handled by the sink (even for
+    /// connections the sink declined), in close order.
+    pub fn spawn_with_close_hook<F, H>(make: F, mut after_close: H) -> Self
+    where
+        F: FnOnce() -> S + Send + 'static,
+        H: FnMut(&mut S, ConnId) + Send + 'static,
+    {
         let (tx, rx) = sync_channel::<Batch>(QUEUE_BATCHES);
         let (ignored_tx, ignored_rx) = sync_channel::<ConnId>(FEEDBACK_QUEUE);
         let worker = std::thread::Builder::new()
             .name("smtp".into())
-            .spawn(move || work(make(), rx, ignored_tx))
+            .spawn(move || work(make(), rx, ignored_tx, &mut after_close))
             .expect("spawning the decoder thread");
         Offload {
             tx: Some(tx),
@@ -166,7 +177,12 @@ impl<S: StreamSink + Send + 'static> StreamSink for Offload<S> {
 }
 
 /// The worker: replay batches into the real sink, in order.
-fn work<S: StreamSink>(mut sink: S, rx: Receiver<Batch>, ignored_tx: SyncSender<ConnId>) -> S {
+fn work<S: StreamSink>(
+    mut sink: S,
+    rx: Receiver<Batch>,
+    ignored_tx: SyncSender<ConnId>,
+    after_close: &mut dyn FnMut(&mut S, ConnId),
+) -> S {
     let mut conns: FxHashMap<ConnId, ConnMeta> = FxHashMap::default();
     let mut ignored: FxHashSet<ConnId> = FxHashSet::default();
     for batch in rx {
@@ -216,6 +232,7 @@ fn work<S: StreamSink>(mut sink: S, rx: Receiver<Batch>, ignored_tx: SyncSender<
                     if let Some(meta) = conns.remove(&id) {
                         sink.close(&meta, reason, ts);
                     }
+                    after_close(&mut sink, id);
                 }
             }
         }

@@ -1,0 +1,160 @@
+//! SMTP decoding on several worker threads, output in one deterministic
+//! order.
+//!
+//! The reader hands each connection to one of [`SHARDS`] decoder workers
+//! (by connection id), each an [`Offload`] running its own [`SmtpPipeline`].
+//! Finished sessions meet on an output thread, which writes them in the
+//! order the reader saw the connections close: exactly the order (and so
+//! the bytes) a single decoder would produce, whatever the threads do.
+//!
+//! Queues: each worker's input is the bounded batch queue of [`Offload`];
+//! their results go through a bounded channel of [`RESULT_QUEUE`] entries.
+//! The close order is a list of connection ids (8 bytes per connection
+//! closed, never more than the connections of the run), unbounded so that
+//! the reader can never wait on the output thread.
+
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use rustc_hash::FxHashMap;
+
+use super::offload::Offload;
+use super::{PipelineConfig, PipelineStats, SessionConsumer, SmtpPipeline};
+use crate::capture::Timestamp;
+use crate::model::Session;
+use crate::net::{Chunk, CloseReason, ConnId, ConnMeta, Dir, Interest, StreamSink};
+
+/// Decoder workers.
+pub const SHARDS: usize = 2;
+/// Finished sessions (or "not SMTP" answers) waiting for the output thread.
+pub const RESULT_QUEUE: usize = 256;
+
+/// A worker's consumer: holds the session its pipeline finished while
+/// handling one close, then passes it on with that connection's id.
+pub struct ShardOut {
+    tx: SyncSender<(ConnId, Option<Box<Session>>)>,
+    finished: Option<Session>,
+}
+
+impl SessionConsumer for ShardOut {
+    fn session(&mut self, s: Session) {
+        self.finished = Some(s);
+    }
+}
+
+type Shard = Offload<SmtpPipeline<ShardOut>>;
+
+/// The reader's side: a [`StreamSink`] spreading connections over workers.
+pub struct Sharded<C: SessionConsumer + Send + 'static> {
+    shards: Vec<Shard>,
+    order: std::sync::mpsc::Sender<ConnId>,
+    output: JoinHandle<C>,
+}
+
+impl<C: SessionConsumer + Send + 'static> Sharded<C> {
+    pub fn spawn(cfg: PipelineConfig, consumer: C) -> Self {
+        let (results_tx, results_rx) = sync_channel(RESULT_QUEUE);
+        let (order_tx, order_rx) = channel();
+        let shards = (0..SHARDS)
+            .map(|_| {
+                let cfg = cfg.clone();
+                let tx = results_tx.clone();
+                Offload::spawn_with_close_hook(
+                    move || SmtpPipeline::new(cfg, ShardOut { tx, finished: None }),
+                    |p: &mut SmtpPipeline<ShardOut>, id: ConnId| {
+                        let out = p.consumer_mut();
+                        let s = out.finished.take().map(Box::new);
+                        // The output thread only stops once every worker
+                        // is done, so this send cannot fail unless it died.
+                        let _ = out.tx.send((id, s));
+                    },
+                )
+            })
+            .collect();
+        drop(results_tx);
+        let output = std::thread::Builder::new()
+            .name("smtp-output".into())
+            .spawn(move || merge(consumer, order_rx, results_rx))
+            .expect("spawning the output thread");
+        Sharded {
+            shards,
+            order: order_tx,
+            output,
+        }
+    }
+
+    fn shard(&mut self, id: ConnId) -> &mut Shard {
+        let n = self.shards.len();
+        &mut self.shards[(id.0 % n as u64) as usize]
+    }
+
+    /// Wait for every worker and the output thread; the consumer comes back
+    /// with the workers' counters summed.
+    pub fn finish(self) -> std::thread::Result<(C, PipelineStats)> {
+        let mut stats = PipelineStats::default();
+        let mut failed = None;
+        for shard in self.shards {
+            match shard.finish() {
+                Ok(p) => {
+                    stats.smtp_sessions += p.stats.smtp_sessions;
+                    stats.detected_by_content += p.stats.detected_by_content;
+                    stats.not_smtp += p.stats.not_smtp;
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        drop(self.order);
+        let consumer = self.output.join()?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((consumer, stats)),
+        }
+    }
+}
+
+/// Write sessions in close order, holding early ones until their turn.
+fn merge<C: SessionConsumer>(
+    mut consumer: C,
+    order: Receiver<ConnId>,
+    results: Receiver<(ConnId, Option<Box<Session>>)>,
+) -> C {
+    let mut early: FxHashMap<ConnId, Option<Box<Session>>> = FxHashMap::default();
+    for id in order {
+        let result = loop {
+            if let Some(r) = early.remove(&id) {
+                break Some(r);
+            }
+            match results.recv() {
+                Ok((got, r)) if got == id => break Some(r),
+                Ok((got, r)) => {
+                    early.insert(got, r);
+                }
+                // Every worker is gone (one died): nothing more will come.
+                Err(_) => break None,
+            }
+        };
+        if let Some(Some(s)) = result {
+            consumer.session(*s);
+        }
+    }
+    consumer
+}
+
+impl<C: SessionConsumer + Send + 'static> StreamSink for Sharded<C> {
+    fn open(&mut self, conn: &ConnMeta) -> Interest {
+        self.shard(conn.id).open(conn)
+    }
+
+    fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
+        self.shard(conn.id).data(conn, dir, chunk)
+    }
+
+    fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
+        self.shard(conn.id).gap(conn, dir, ts, frame, len)
+    }
+
+    fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp) {
+        self.shard(conn.id).close(conn, reason, ts);
+        let _ = self.order.send(conn.id);
+    }
+}
