@@ -3,6 +3,7 @@
 //! drawn on ratatui's TestBackend is compared with reviewed snapshots.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use smtpscope::model::Session;
 use smtpscope::net::ConnId;
@@ -640,4 +641,38 @@ fn test_teach_click_on_explanation_selects_its_line_and_wheel_scrolls_up() {
     assert_eq!(app.timeline.list.offset, 0);
     let top = render_to_string(&app);
     assert!(top.contains("220 (greeting)"), "{top}");
+}
+
+#[test]
+fn test_teach_long_session_explains_only_what_scrolls_into_view() {
+    let mut app = load(&["tour.pcap"], 80, 24);
+    let id = app.sessions.current().unwrap();
+    let mut s: Session = app.store.get(id).unwrap().session.clone();
+    // About 11,000 events: the tour's dialogue three hundred times.
+    let one = s.timeline.clone();
+    for _ in 1..300 {
+        s.timeline.extend(one.iter().cloned());
+    }
+    let events = s.timeline.len();
+    app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    keys(&mut app, &[Action::Enter, Action::ToggleTeach]);
+    let h = app.areas().timeline_rows();
+    let started = Instant::now();
+    keys(&mut app, &[Action::End]);
+    assert_eq!(app.timeline.list.selected, app.timeline.rows.len() - 1);
+    let screen = render_to_string(&app);
+    assert!(screen.contains("221 2.0.0 Bye"), "{screen}");
+    for _ in 0..10 {
+        keys(&mut app, &[Action::PageUp]);
+        let _ = render_to_string(&app);
+    }
+    keys(&mut app, &[Action::Home, Action::PageDown]);
+    let _ = render_to_string(&app);
+    let cached = app.timeline.explain.cached();
+    // The end, ten pages up, the top and one page down: a dozen screens.
+    assert!(cached <= 13 * h, "{cached} of {events} events explained");
+    eprintln!(
+        "{events} events: {cached} explained, 13 moves and 12 frames in {:?}",
+        started.elapsed()
+    );
 }

@@ -2,7 +2,8 @@
 //!
 //! A timeline can hold thousands of lines, and explaining one needs the
 //! session's state walk (`teach::state::track`). So the walk runs once per
-//! session version (timeline length, last event, open), and a line's
+//! session version (timeline length, last event, open), for the detail
+//! pane's full explanation as well as the inline ones, and a line's
 //! explanation is built the first time that line is on screen, in
 //! `update`; drawing only reads what is cached.
 //!
@@ -46,8 +47,10 @@ impl TeachCache {
         }
     }
 
-    pub fn clear(&mut self) {
-        *self = TeachCache::default();
+    /// The cached state walk, if it was made from this version of `s`.
+    pub fn steps_for(&self, s: &Session, open: bool) -> Option<&[Step]> {
+        (self.version == Some((s.id, s.timeline.len(), s.last_ts, open)))
+            .then_some(self.steps.as_slice())
     }
 
     /// Explain event `ev` if it is not cached yet. Call after [`sync`].

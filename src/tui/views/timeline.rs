@@ -74,8 +74,9 @@ impl TimelineView {
             }
         }
         self.list.clamp(self.rows.len(), height);
+        // The detail pane explains the selected line from this walk too.
+        self.explain.sync(s, entry.open);
         if self.teach {
-            self.explain.sync(s, entry.open);
             self.fit_teaching(s, height);
         }
     }
