@@ -20,7 +20,7 @@ use super::super::state::rows::{build, Row, RowKind};
 use super::super::state::store::{Severity, Store};
 use super::super::state::teach::TeachCache;
 use super::super::theme;
-use super::{highlight, pane_block};
+use super::{fit, highlight, pane_block};
 use crate::capture::time::format_duration_nanos;
 use crate::capture::Timestamp;
 use crate::model::{Session, TimelineKind};
@@ -249,13 +249,14 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, indent: usize) -> Line<'a>
 }
 
 /// One inline explanation line, at the client text's column whichever
-/// side spoke, so that replies' explanations keep most of the width.
-fn explain_line(text: &str) -> Line<'_> {
-    let pad = 11 + 3;
+/// side spoke, so that replies' explanations keep most of the width. A
+/// cut is marked with `…`; the detail pane has the whole text.
+fn explain_line(text: &str, width: usize) -> Line<'static> {
+    const PAD: usize = 11 + 3;
     Line::from(vec![
-        Span::raw(" ".repeat(pad)),
+        Span::raw(" ".repeat(PAD)),
         Span::styled("│ ", theme::teach()),
-        Span::styled(text, theme::teach()),
+        Span::styled(fit(text, width.saturating_sub(PAD + 2)), theme::teach()),
     ])
 }
 
@@ -298,7 +299,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         y += 1;
         for text in v.extra_lines(i).iter().take(h - y) {
             let r = Rect::new(inner.x, inner.y + y as u16, inner.width, 1);
-            f.render_widget(Paragraph::new(explain_line(text)), r);
+            f.render_widget(Paragraph::new(explain_line(text, inner.width as usize)), r);
             y += 1;
         }
     }
