@@ -235,3 +235,47 @@ fn tmux_hangup_ends_the_process_instead_of_spinning() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn tmux_teach_key_explains_timeline_lines_inline() {
+    if !Tmux::available() {
+        return;
+    }
+    let t = Tmux::start("teach", "captures/tour.pcap");
+    t.wait_for("the sessions list", |s| s.contains("Sessions 1/1"));
+    t.keys(&["Enter", "T"]);
+    let s = t.wait_for("teaching mode", |s| s.contains("· teaching"));
+    assert!(s.contains("│ 220 (greeting): The service is ready"), "{s}");
+    assert!(s.contains("│ state: connected -> greeted"), "{s}");
+    // Walk down to the DATA reply: its meaning shows under it.
+    for _ in 0..60 {
+        if t.screen().contains("│ 354 to DATA: Go ahead") {
+            break;
+        }
+        t.keys(&["j"]);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let s = t.wait_for("the 354 explained", |s| {
+        s.contains("│ 354 to DATA: Go ahead with the message text")
+    });
+    assert!(s.contains("←S 354 End data"), "{s}");
+    t.keys(&["T"]);
+    let s = t.wait_for("teaching mode off", |s| !s.contains("· teaching"));
+    assert!(!s.contains("│ 354 to DATA"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("the exit", |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn tmux_teach_flag_starts_replay_in_teaching_mode() {
+    if !Tmux::available() {
+        return;
+    }
+    let t = Tmux::start("teachflag", "--teach --replay=2 captures/tour.pcap");
+    let s = t.wait_for("the replayed dialogue explained to its end", |s| {
+        s.contains("· teaching") && s.contains("221 2.0.0 Bye") && s.contains("│ 221")
+    });
+    assert!(s.contains("│ state:"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("the exit", |s| s.contains("EXITED:0"));
+}

@@ -3,6 +3,7 @@
 //! drawn on ratatui's TestBackend is compared with reviewed snapshots.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use smtpscope::model::Session;
 use smtpscope::net::ConnId;
@@ -487,4 +488,191 @@ fn test_replay_space_pauses_and_n_steps_the_worker() {
     let mut file = App::new(AppConfig::default());
     keys(&mut file, &[Action::Step]);
     assert!(file.outbox.is_empty());
+}
+
+// ---- teaching mode (issue 6) ----
+
+fn tour_timeline_teaching(w: u16, h: u16) -> App {
+    let mut app = load(&["tour.pcap"], w, h);
+    keys(&mut app, &[Action::Enter, Action::ToggleTeach]);
+    app
+}
+
+/// The timeline event of the selected row, and its kind.
+fn selected_line(app: &App) -> (usize, RowKind) {
+    let r = app.timeline.selected_row().expect("a selected row");
+    (r.ev, r.kind)
+}
+
+#[test]
+fn snapshot_timeline_teaching_tour_80x24() {
+    let app = tour_timeline_teaching(80, 24);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn snapshot_timeline_teaching_tour_160x48() {
+    let mut app = tour_timeline_teaching(160, 48);
+    // The DATA reply: "354" explained on screen.
+    let i = app
+        .timeline
+        .rows
+        .iter()
+        .position(|r| r.text.starts_with("354"))
+        .expect("a 354 reply");
+    for _ in 0..i {
+        app.update(Action::Down);
+    }
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
+fn test_teach_toggle_keeps_selection_on_the_same_dialogue_line() {
+    let mut app = load(&["tour.pcap"], 160, 48);
+    keys(&mut app, &[Action::Enter]);
+    for _ in 0..7 {
+        app.update(Action::Down);
+    }
+    let before = selected_line(&app);
+    assert!(!app.timeline.teach);
+    let plain = render_to_string(&app);
+    assert!(!plain.contains("state: "), "{plain}");
+
+    app.update(Action::ToggleTeach);
+    assert!(app.timeline.teach);
+    assert_eq!(selected_line(&app), before);
+    let screen = render_to_string(&app);
+    assert!(screen.contains("teaching"), "{screen}");
+    assert!(screen.contains("│ 220 (greeting)"), "{screen}");
+    assert!(screen.contains("│ state: connected -> greeted"), "{screen}");
+
+    app.update(Action::ToggleTeach);
+    assert!(!app.timeline.teach);
+    assert_eq!(selected_line(&app), before);
+    assert_eq!(render_to_string(&app), plain);
+}
+
+#[test]
+fn test_teach_flag_starts_in_teaching_mode() {
+    let app = App::new(AppConfig {
+        teach: true,
+        ..AppConfig::default()
+    });
+    assert!(app.timeline.teach);
+    assert!(!App::new(AppConfig::default()).timeline.teach);
+}
+
+#[test]
+fn test_teach_selection_moves_over_dialogue_rows_and_stays_on_screen() {
+    let mut app = tour_timeline_teaching(80, 24);
+    let n = app.timeline.rows.len();
+    let h = app.areas().timeline_rows();
+    for step in 1..n {
+        app.update(Action::Down);
+        assert_eq!(app.timeline.list.selected, step);
+        // The selected row's own line is drawn inside the pane.
+        let lines_above: usize = (app.timeline.list.offset..step)
+            .map(|i| 1 + app.timeline.extra_lines(i).len())
+            .sum();
+        assert!(lines_above < h, "row {step} drawn below the pane");
+    }
+    // At the end, the last line (QUIT's 221) and its explanation show.
+    let screen = render_to_string(&app);
+    assert!(screen.contains("221"), "{screen}");
+    assert!(screen.contains("│ state:"), "{screen}");
+    // And back to the top.
+    app.update(Action::Home);
+    assert_eq!(app.timeline.list, Default::default());
+}
+
+#[test]
+fn test_teach_explains_only_lines_on_screen() {
+    let app = tour_timeline_teaching(80, 24);
+    let events = app
+        .store
+        .get(app.timeline.session.unwrap())
+        .unwrap()
+        .session
+        .timeline
+        .len();
+    let cached = app.timeline.explain.cached();
+    assert!(cached > 0);
+    assert!(cached <= app.areas().timeline_rows(), "{cached} explained");
+    assert!(cached < events, "{cached} of {events} explained");
+}
+
+#[test]
+fn test_teach_click_on_explanation_selects_its_line_and_wheel_scrolls_up() {
+    let mut app = tour_timeline_teaching(160, 48);
+    let a = app.areas();
+    // Screen line 1 of the timeline is the greeting's explanation.
+    assert!(app.timeline.extra_lines(0).len() >= 2);
+    keys(
+        &mut app,
+        &[Action::Click {
+            col: a.timeline.x + 5,
+            row: a.timeline.y + 2,
+        }],
+    );
+    assert_eq!(app.focus, Pane::Timeline);
+    assert_eq!(app.timeline.list.selected, 0);
+    // Below the explanation: the next row.
+    let below = 1 + app.timeline.extra_lines(0).len() as u16;
+    keys(
+        &mut app,
+        &[Action::Click {
+            col: a.timeline.x + 5,
+            row: a.timeline.y + 1 + below,
+        }],
+    );
+    assert_eq!(app.timeline.list.selected, 1);
+
+    // Wheel: down then up returns to the top instead of sticking.
+    keys(&mut app, &[Action::End]);
+    let end_offset = app.timeline.list.offset;
+    assert!(end_offset > 0);
+    for _ in 0..20 {
+        app.update(Action::Scroll {
+            col: a.timeline.x + 5,
+            row: a.timeline.y + 2,
+            delta: -3,
+        });
+    }
+    assert_eq!(app.timeline.list.offset, 0);
+    let top = render_to_string(&app);
+    assert!(top.contains("220 (greeting)"), "{top}");
+}
+
+#[test]
+fn test_teach_long_session_explains_only_what_scrolls_into_view() {
+    let mut app = load(&["tour.pcap"], 80, 24);
+    let id = app.sessions.current().unwrap();
+    let mut s: Session = app.store.get(id).unwrap().session.clone();
+    // About 11,000 events: the tour's dialogue three hundred times.
+    let one = s.timeline.clone();
+    for _ in 1..300 {
+        s.timeline.extend(one.iter().cloned());
+    }
+    let events = s.timeline.len();
+    app.apply(WorkerMsg::SessionFinished(Box::new(s)));
+    keys(&mut app, &[Action::Enter, Action::ToggleTeach]);
+    let h = app.areas().timeline_rows();
+    let started = Instant::now();
+    keys(&mut app, &[Action::End]);
+    assert_eq!(app.timeline.list.selected, app.timeline.rows.len() - 1);
+    let screen = render_to_string(&app);
+    assert!(screen.contains("221 2.0.0 Bye"), "{screen}");
+    for _ in 0..10 {
+        keys(&mut app, &[Action::PageUp]);
+        let _ = render_to_string(&app);
+    }
+    keys(&mut app, &[Action::Home, Action::PageDown]);
+    let _ = render_to_string(&app);
+    let cached = app.timeline.explain.cached();
+    // The end, ten pages up, the top and one page down: a dozen screens.
+    assert!(cached <= 13 * h, "{cached} of {events} events explained");
+    eprintln!(
+        "{events} events: {cached} explained, 13 moves and 12 frames in {:?}",
+        started.elapsed()
+    );
 }

@@ -32,6 +32,8 @@ pub enum Action {
     ToggleFollow,
     /// Findings pane: all sessions or the selected one.
     ToggleFindingsScope,
+    /// Teaching mode: explain each timeline line inline.
+    ToggleTeach,
     /// Typing into the search or filter prompt.
     Input(char),
     InputBackspace,
@@ -66,6 +68,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("space", "pause the view (capture goes on; replay pauses)"),
     ("n", "replay: next event (single step)"),
     ("t", "follow mode: keep the newest session selected"),
+    ("T", "teaching mode: explain each timeline line inline"),
     ("mouse", "click selects, wheel scrolls"),
     ("? q Ctrl-c", "this help; quit"),
 ];
@@ -114,6 +117,7 @@ pub fn map_key(key: KeyEvent, typing: bool) -> Option<Action> {
         KeyCode::Char(' ') => Action::TogglePause,
         KeyCode::Char('n') => Action::Step,
         KeyCode::Char('t') => Action::ToggleFollow,
+        KeyCode::Char('T') => Action::ToggleTeach,
         _ => return None,
     })
 }

@@ -59,6 +59,8 @@ pub struct AppConfig {
     pub mode: Mode,
     pub limits: StoreLimits,
     pub export_dir: PathBuf,
+    /// Start in teaching mode (`--teach`).
+    pub teach: bool,
 }
 
 impl Default for AppConfig {
@@ -68,6 +70,7 @@ impl Default for AppConfig {
             mode: Mode::File,
             limits: StoreLimits::default(),
             export_dir: PathBuf::from("smtpscope-export"),
+            teach: false,
         }
     }
 }
@@ -95,10 +98,12 @@ impl App {
         let live = !matches!(cfg.mode, Mode::File);
         let mut sessions = SessionsView::default();
         sessions.follow = live;
+        let mut timeline = TimelineView::default();
+        timeline.teach = cfg.teach;
         App {
             store: Store::new(cfg.limits),
             sessions,
-            timeline: TimelineView::default(),
+            timeline,
             findings: FindingsView::default(),
             message: None,
             status: StatusState::new(cfg.source_label, cfg.mode),
@@ -223,6 +228,7 @@ impl App {
                 self.sessions.invalidate();
             }
             Action::ToggleFollow => self.sessions.follow = !self.sessions.follow,
+            Action::ToggleTeach => self.timeline.teach = !self.timeline.teach,
             Action::ToggleFindingsScope => {
                 self.findings.scope = match self.findings.scope {
                     FindingsScope::All => FindingsScope::Session,
@@ -311,10 +317,12 @@ impl App {
         let h = self.page(p);
         match p {
             Pane::Sessions => self.sessions.list.scroll(delta, self.sessions.len(), h),
-            Pane::Timeline => self
-                .timeline
-                .list
-                .scroll(delta, self.timeline.rows.len(), h),
+            Pane::Timeline => {
+                self.timeline
+                    .list
+                    .scroll(delta, self.timeline.rows.len(), h);
+                self.timeline.drag_selection(&self.store, h);
+            }
             Pane::Findings => self.findings.list.scroll(delta, self.findings.len(), h),
             Pane::Detail => self.move_pane(p, delta),
         }
@@ -339,8 +347,8 @@ impl App {
                     }
                 }
                 Pane::Timeline => {
-                    let i = self.timeline.list.offset + i;
-                    if i < self.timeline.rows.len() {
+                    // Explanation lines in teaching mode belong to the row above.
+                    if let Some(i) = self.timeline.row_at_line(i) {
                         self.timeline.list.select(i, self.timeline.rows.len(), h);
                     }
                 }

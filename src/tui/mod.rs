@@ -198,6 +198,7 @@ pub fn run(args: &Args, source: TuiSource) -> Result<i32> {
             .export
             .clone()
             .unwrap_or_else(|| "smtpscope-export".into()),
+        teach: args.teach,
     });
 
     let terminate = Arc::new(AtomicBool::new(false));

@@ -28,6 +28,14 @@ pub fn dim() -> Style {
     Style::new().fg(Color::DarkGray)
 }
 
+/// Teaching mode's inline explanations: dimmed, italic where supported,
+/// still readable on a projector.
+pub fn teach() -> Style {
+    Style::new()
+        .fg(Color::Gray)
+        .add_modifier(Modifier::DIM | Modifier::ITALIC)
+}
+
 pub fn key() -> Style {
     Style::new().fg(Color::Black).bg(Color::Gray)
 }

@@ -170,7 +170,8 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
             Span::raw(format!("{} {}", escape_str(&fd.name), escape_str(&fd.text))),
         ]));
     }
-    let explained = explain_line(s, row.ev, line_no);
+    let steps = app.timeline.explain.steps_for(s, e.open);
+    let explained = explain_line(s, steps, row.ev, line_no);
     lines.push(Line::from(Span::styled("explanation:", theme::dim())));
     if explained.is_empty() {
         lines.push(Line::from(Span::styled(

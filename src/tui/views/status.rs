@@ -161,10 +161,11 @@ fn keys_for(app: &App) -> &'static [(&'static str, &'static str)] {
         Pane::Timeline => &[
             ("↑↓", "line"),
             ("Enter", "expand/open"),
+            ("T", "teach"),
             ("m", "message"),
             ("e", "export"),
+            // Tab is on the sessions pane's line and in help: room for T.
             ("Esc", "back"),
-            ("Tab", "pane"),
             ("?", "help"),
         ],
         Pane::Findings => &[
