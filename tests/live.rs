@@ -7,61 +7,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::loopback::{may_capture, smtp_exchange};
 use common::*;
 use smtpscope::capture::live::LiveSource;
 use smtpscope::capture::PacketSource;
 use smtpscope::net::flow::{FlowConfig, FlowTable};
 use smtpscope::net::Dir;
-
-fn may_capture() -> bool {
-    match LiveSource::open(
-        "lo",
-        Some("tcp port 1"),
-        None,
-        Arc::new(AtomicBool::new(true)),
-    ) {
-        Ok(_) => true,
-        Err(e) => {
-            if std::env::var_os("SMTPSCOPE_REQUIRE_LIVE").is_some_and(|v| v == "1") {
-                panic!("live capture required but unavailable: {e}");
-            }
-            eprintln!("skipped: cannot capture on lo ({e}); run as root to include live tests");
-            false
-        }
-    }
-}
-
-/// A tiny SMTP server and client on 127.0.0.1; returns the port.
-fn smtp_exchange(listener: TcpListener) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let port = listener.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
-            let (mut c, _) = listener.accept().unwrap();
-            let mut buf = [0u8; 512];
-            c.write_all(b"220 live.test ESMTP\r\n").unwrap();
-            for reply in [&b"250 live.test\r\n"[..], b"221 bye\r\n"] {
-                let _ = c.read(&mut buf).unwrap();
-                c.write_all(reply).unwrap();
-            }
-        });
-        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut buf = [0u8; 512];
-        let _ = c.read(&mut buf).unwrap();
-        c.write_all(b"EHLO probe.test\r\n").unwrap();
-        let _ = c.read(&mut buf).unwrap();
-        c.write_all(b"QUIT\r\n").unwrap();
-        let _ = c.read(&mut buf).unwrap();
-        drop(c);
-        server.join().unwrap();
-    })
-}
 
 #[test]
 fn test_live_capture_on_loopback_reassembles_our_own_exchange() {
@@ -73,7 +30,7 @@ fn test_live_capture_on_loopback_reassembles_our_own_exchange() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut source =
         LiveSource::open("lo", Some(&format!("tcp port {port}")), None, stop.clone()).unwrap();
-    let exchange = smtp_exchange(listener);
+    let exchange = std::thread::spawn(move || smtp_exchange(listener));
     let stopper = {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -138,7 +95,7 @@ fn test_live_cli_writes_sessions_and_a_complete_w_file_after_sigint() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    smtp_exchange(listener).join().unwrap();
+    smtp_exchange(listener);
     std::thread::sleep(Duration::from_millis(500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -2,6 +2,10 @@
 //! files, recording what the packet layer delivers, decoding captures.
 #![allow(dead_code)]
 
+#[cfg(feature = "live")]
+pub mod loopback;
+pub mod tmux;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
