@@ -4,7 +4,7 @@ clear, STARTTLS advertised but not used).
 
 greeting, EHLO (13 extensions), VRFY known/unknown, AUTH PLAIN, pipelined
 MAIL+RCPT(550 5.1.1)+RCPT(250)+DATA, DATA body with dot-stuffed lines, second
-transaction with BDAT (two chunks, the second LAST), RSET, NOOP, HELP (Postfix: 502),
+transaction with BDAT (two chunks, the second LAST), RSET, NOOP, HELP (Postfix: 500 5.5.2, not recognized),
 QUIT."""
 import base64
 import time
@@ -58,6 +58,6 @@ time.sleep(0.2)
 
 c.cmd("RSET", 250)
 c.cmd("NOOP", 250)
-c.cmd("HELP")                                               # Postfix: 502 5.5.2
+c.cmd("HELP")                                               # Postfix: 500 5.5.2 (no HELP)
 c.cmd("QUIT", 221)
 c.close()
