@@ -31,7 +31,9 @@ const MS: i64 = 1_000_000;
 const ELEVEN_MINUTES: i64 = 11 * 60 * 1_000_000_000;
 
 fn pattern(dir: usize, k: u64) -> u8 {
-    ((k ^ (k >> 8) ^ (k >> 16)) as u8).wrapping_mul(131).wrapping_add(dir as u8 * 0x55)
+    ((k ^ (k >> 8) ^ (k >> 16)) as u8)
+        .wrapping_mul(131)
+        .wrapping_add(dir as u8 * 0x55)
 }
 
 #[derive(Default)]
@@ -87,10 +89,21 @@ struct Flags {
     rst: bool,
 }
 
-fn ip_packet(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, f: &Flags, payload: &[u8]) -> Vec<u8> {
+fn ip_packet(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    f: &Flags,
+    payload: &[u8],
+) -> Vec<u8> {
     let b = match (src, dst) {
-        (SocketAddr::V4(s), SocketAddr::V4(d)) => PacketBuilder::ipv4(s.ip().octets(), d.ip().octets(), 64),
-        (SocketAddr::V6(s), SocketAddr::V6(d)) => PacketBuilder::ipv6(s.ip().octets(), d.ip().octets(), 64),
+        (SocketAddr::V4(s), SocketAddr::V4(d)) => {
+            PacketBuilder::ipv4(s.ip().octets(), d.ip().octets(), 64)
+        }
+        (SocketAddr::V6(s), SocketAddr::V6(d)) => {
+            PacketBuilder::ipv6(s.ip().octets(), d.ip().octets(), 64)
+        }
         _ => unreachable!("one address family per run"),
     };
     let mut b = b.tcp(src.port(), dst.port(), seq, 65535);
@@ -121,9 +134,15 @@ fuzz_target!(|data: &[u8]| {
         u32::from_be_bytes([data[5], data[6], data[7], data[8]]),
     ];
     let (client, server): (SocketAddr, SocketAddr) = if v6 {
-        ("[2001:db8::10]:40000".parse().unwrap(), "[2001:db8::25]:25".parse().unwrap())
+        (
+            "[2001:db8::10]:40000".parse().unwrap(),
+            "[2001:db8::25]:25".parse().unwrap(),
+        )
     } else {
-        ("192.0.2.10:40000".parse().unwrap(), "198.51.100.25:25".parse().unwrap())
+        (
+            "192.0.2.10:40000".parse().unwrap(),
+            "198.51.100.25:25".parse().unwrap(),
+        )
     };
     let ends = [(client, server), (server, client)];
 
@@ -143,12 +162,46 @@ fuzz_target!(|data: &[u8]| {
         table.process(&pkt, sink);
     };
 
-    let hs = |syn, ack| Flags { syn, ack, fin: false, rst: false };
-    send(&mut table, &mut sink, ts, ip_packet(client, server, isn[0], 0, &hs(true, false), b""));
+    let hs = |syn, ack| Flags {
+        syn,
+        ack,
+        fin: false,
+        rst: false,
+    };
+    send(
+        &mut table,
+        &mut sink,
+        ts,
+        ip_packet(client, server, isn[0], 0, &hs(true, false), b""),
+    );
     ts = ts.add_nanos(MS);
-    send(&mut table, &mut sink, ts, ip_packet(server, client, isn[1], isn[0].wrapping_add(1), &hs(true, true), b""));
+    send(
+        &mut table,
+        &mut sink,
+        ts,
+        ip_packet(
+            server,
+            client,
+            isn[1],
+            isn[0].wrapping_add(1),
+            &hs(true, true),
+            b"",
+        ),
+    );
     ts = ts.add_nanos(MS);
-    send(&mut table, &mut sink, ts, ip_packet(client, server, isn[0].wrapping_add(1), isn[1].wrapping_add(1), &hs(false, true), b""));
+    send(
+        &mut table,
+        &mut sink,
+        ts,
+        ip_packet(
+            client,
+            server,
+            isn[0].wrapping_add(1),
+            isn[1].wrapping_add(1),
+            &hs(false, true),
+            b"",
+        ),
+    );
 
     let mut any_syn = false;
     let mut any_jump = false;
@@ -175,7 +228,12 @@ fuzz_target!(|data: &[u8]| {
         let seq = isn[d].wrapping_add(1).wrapping_add(off as u32);
         let ack = isn[1 - d].wrapping_add(1).wrapping_add(ack_off);
         let (src, dst) = ends[d];
-        send(&mut table, &mut sink, ts, ip_packet(src, dst, seq, ack, &f, &payload));
+        send(
+            &mut table,
+            &mut sink,
+            ts,
+            ip_packet(src, dst, seq, ack, &f, &payload),
+        );
     }
     table.finish(&mut sink);
 
@@ -184,7 +242,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(c.closes, 1, "connection {id} closed {} times", c.closes);
         // The handshake's connection, while its ISNs stay the reference.
         if c.first_frame == 1 && !any_syn && !any_jump {
-            assert!(c.wrong.is_empty(), "connection {id}: bytes off their stream offset (dir, offset, got): {:?}", c.wrong);
+            assert!(
+                c.wrong.is_empty(),
+                "connection {id}: bytes off their stream offset (dir, offset, got): {:?}",
+                c.wrong
+            );
         }
     }
 });

@@ -91,7 +91,10 @@ fuzz_target!(|data: &[u8]| {
     ] {
         let text = smtpscope::output::text::render(&session, &opts);
         if let Some((i, c)) = text.char_indices().find(|&(_, c)| forbidden(c)) {
-            panic!("raw control U+{:04X} at byte {i} of text output:\n{text:?}", c as u32);
+            panic!(
+                "raw control U+{:04X} at byte {i} of text output:\n{text:?}",
+                c as u32
+            );
         }
         let json = smtpscope::output::json::session_json(&session, &opts);
         let line = serde_json::to_string(&json).expect("JSON serializes");
