@@ -7,9 +7,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-use crate::net::flow::{DEFAULT_IDLE_TIMEOUT_NANOS, DEFAULT_MAX_FLOWS};
-use crate::net::ip::DEFAULT_MAX_PENDING_DATAGRAMS;
-use crate::net::reassembly::DEFAULT_MAX_OOO_BYTES;
+use crate::analysis::AnalysisConfig;
+use crate::net::flow::{FlowConfig, DEFAULT_IDLE_TIMEOUT_NANOS, DEFAULT_MAX_FLOWS};
+use crate::net::ip::{IpConfig, DEFAULT_MAX_PENDING_DATAGRAMS};
+use crate::net::reassembly::{ReassemblyConfig, DEFAULT_MAX_OOO_BYTES};
+use crate::pipeline::PipelineConfig;
+use crate::smtp::detect::DEFAULT_SMTP_PORTS;
 
 /// Exit status: success.
 pub const EXIT_OK: i32 = 0;
@@ -139,4 +142,54 @@ pub struct Args {
     /// Terminal UI: sessions kept in memory; beyond it the oldest finished ones are dropped.
     #[arg(long, value_name = "N", default_value_t = crate::tui::state::store::DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
+}
+
+/// An error the user can fix by giving other input; exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// The packet layer's configuration from the command line.
+pub fn flow_config(args: &Args) -> FlowConfig {
+    let mut server_ports: Vec<u16> = DEFAULT_SMTP_PORTS.to_vec();
+    server_ports.extend(&args.ports);
+    FlowConfig {
+        max_flows: args.max_flows.max(1),
+        idle_timeout_nanos: (args.idle_timeout.max(1) as i64).saturating_mul(1_000_000_000),
+        server_ports,
+        reassembly: ReassemblyConfig {
+            max_ooo_bytes: args.max_ooo_bytes,
+            ..ReassemblyConfig::default()
+        },
+        ip: IpConfig {
+            max_pending_datagrams: args.max_fragments.max(1),
+            ..IpConfig::default()
+        },
+    }
+}
+
+/// The findings stage's configuration from the command line.
+pub fn analysis_config(args: &Args) -> AnalysisConfig {
+    AnalysisConfig {
+        local_domains: args
+            .local_domains
+            .iter()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+            .collect(),
+        trusted_nets: args.trusted_nets.clone(),
+        min_severity: args.min_severity,
+    }
+}
+
+/// The SMTP stage's configuration from the command line.
+pub fn pipeline_config(args: &Args) -> PipelineConfig {
+    let mut cfg = PipelineConfig {
+        extra_ports: args.ports.clone(),
+        only_ports: args.only_ports,
+        ..PipelineConfig::default()
+    };
+    // Message bytes are kept only for the outputs that show or save them;
+    // summaries are built as the bytes stream past.
+    cfg.decoder.keep_raw = args.export.is_some() || args.bodies;
+    cfg
 }

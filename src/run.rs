@@ -5,14 +5,15 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
-use crate::analysis::{AnalysisConfig, Analyzer};
+use crate::analysis::Analyzer;
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::PacketSource;
 use crate::cli::{Args, Format, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+// The command line turned into each stage's configuration; re-exported
+// here for callers that know them as part of a run.
+pub use crate::cli::{analysis_config, flow_config, pipeline_config, BadInput};
 use crate::model::Session;
 use crate::net::flow::{FlowConfig, FlowTable};
-use crate::net::ip::IpConfig;
-use crate::net::reassembly::ReassemblyConfig;
 use crate::net::{NetStats, StreamSink};
 use crate::output::connections::ConnectionLister;
 use crate::output::eml::Exporter;
@@ -20,31 +21,7 @@ use crate::output::json::JsonWriter;
 use crate::output::text::TextWriter;
 use crate::output::{OutputOptions, SessionWriter};
 use crate::pipeline::sharded::Sharded;
-use crate::pipeline::{PipelineConfig, SessionConsumer};
-use crate::smtp::detect::DEFAULT_SMTP_PORTS;
-
-/// An error the user can fix by giving other input; exits with status 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
-
-pub fn flow_config(args: &Args) -> FlowConfig {
-    let mut server_ports: Vec<u16> = DEFAULT_SMTP_PORTS.to_vec();
-    server_ports.extend(&args.ports);
-    FlowConfig {
-        max_flows: args.max_flows.max(1),
-        idle_timeout_nanos: (args.idle_timeout.max(1) as i64).saturating_mul(1_000_000_000),
-        server_ports,
-        reassembly: ReassemblyConfig {
-            max_ooo_bytes: args.max_ooo_bytes,
-            ..ReassemblyConfig::default()
-        },
-        ip: IpConfig {
-            max_pending_datagrams: args.max_fragments.max(1),
-            ..IpConfig::default()
-        },
-    }
-}
+use crate::pipeline::SessionConsumer;
 
 /// What reading the inputs came to.
 pub struct ReadOutcome {
@@ -147,30 +124,6 @@ pub fn fail_on(args: &Args, code: i32, worst: Option<crate::analysis::Severity>)
         (Some(level), Some(w)) if code == EXIT_OK && w >= level => EXIT_FINDINGS,
         _ => code,
     }
-}
-
-pub fn analysis_config(args: &Args) -> AnalysisConfig {
-    AnalysisConfig {
-        local_domains: args
-            .local_domains
-            .iter()
-            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
-            .collect(),
-        trusted_nets: args.trusted_nets.clone(),
-        min_severity: args.min_severity,
-    }
-}
-
-pub fn pipeline_config(args: &Args) -> PipelineConfig {
-    let mut cfg = PipelineConfig {
-        extra_ports: args.ports.clone(),
-        only_ports: args.only_ports,
-        ..PipelineConfig::default()
-    };
-    // Message bytes are kept only for the outputs that show or save them;
-    // summaries are built as the bytes stream past.
-    cfg.decoder.keep_raw = args.export.is_some() || args.bodies;
-    cfg
 }
 
 /// Where finished sessions go: export, then the text or JSON writer.

@@ -11,7 +11,10 @@
 //! their results go through a bounded channel of [`RESULT_QUEUE`] entries.
 //! The close order is a list of connection ids (8 bytes per connection
 //! closed, never more than the connections of the run), unbounded so that
-//! the reader can never wait on the output thread.
+//! the reader can never wait on the output thread. Sessions a worker
+//! finishes before their turn wait in the output thread's `early` map; it
+//! holds at most what one worker decodes while the other's partly filled
+//! batch has not been sent, and drains as soon as that batch arrives.
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;

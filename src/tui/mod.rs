@@ -35,8 +35,8 @@ use crossterm::terminal::{
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
+use crate::cli::{analysis_config, flow_config, pipeline_config, BadInput};
 use crate::cli::{Args, EXIT_BAD_INPUT, EXIT_OK};
-use crate::run::{flow_config, pipeline_config};
 use app::{App, AppConfig, Mode};
 use state::store::StoreLimits;
 use worker::WorkerConfig;
@@ -156,7 +156,7 @@ fn worker_config(args: &Args, speed: Option<f64>) -> WorkerConfig {
         flow: flow_config(args),
         pipeline: pipeline_config(args),
         replay_speed: speed,
-        analysis: crate::run::analysis_config(args),
+        analysis: analysis_config(args),
     }
 }
 
@@ -166,10 +166,7 @@ pub fn run(args: &Args, source: TuiSource) -> Result<i32> {
     if (args.filter.is_some() || args.write.is_some()) && !matches!(source, TuiSource::Live { .. })
     {
         {
-            return Err(crate::run::BadInput(
-                "-f and -w apply to live capture (-i IFACE) only".into(),
-            )
-            .into());
+            return Err(BadInput("-f and -w apply to live capture (-i IFACE) only".into()).into());
         }
     }
     let (worker, label, mode) = match &source {
@@ -234,9 +231,7 @@ pub fn run(args: &Args, source: TuiSource) -> Result<i32> {
 fn start_live(args: &Args, interface: &str) -> Result<worker::WorkerHandle> {
     use crate::capture::live::LiveSource;
     if !args.files.is_empty() {
-        return Err(
-            crate::run::BadInput("give either capture files or -i IFACE, not both".into()).into(),
-        );
+        return Err(BadInput("give either capture files or -i IFACE, not both".into()).into());
     }
     let stop = Arc::new(AtomicBool::new(false));
     let source = LiveSource::open(
@@ -245,13 +240,13 @@ fn start_live(args: &Args, interface: &str) -> Result<worker::WorkerHandle> {
         args.write.as_deref(),
         stop.clone(),
     )
-    .map_err(|e| crate::run::BadInput(e.to_string()))?;
+    .map_err(|e| BadInput(e.to_string()))?;
     Ok(worker::spawn_live(source, stop, worker_config(args, None)))
 }
 
 #[cfg(not(feature = "live"))]
 fn start_live(_args: &Args, _interface: &str) -> Result<worker::WorkerHandle> {
-    Err(crate::run::BadInput(
+    Err(BadInput(
         "live capture is not in this build: install one with `cargo install --path . --features live` (needs libpcap-dev)".into(),
     )
     .into())
