@@ -17,7 +17,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let biggest = s
         .transactions
         .iter()
-        .map(|t| t.rcpt_to.len())
+        .map(|t| t.rcpt_count)
         .max()
         .unwrap_or(0);
     if biggest <= 100 && too_many.is_none() {

@@ -7,6 +7,7 @@
 //! [`Secret`] and are masked unless an output explicitly reveals them.
 //! Cloning a `Session` is cheap: message bytes are shared (`Arc`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -139,7 +140,12 @@ pub struct Transaction {
     /// None when content arrived without an accepted MAIL (kept anyway).
     pub mail_from: Option<WireText>,
     pub mail_params: Vec<Param>,
+    /// The first [`ModelConfig::max_recipients`] answered RCPTs.
     pub rcpt_to: Vec<Recipient>,
+    /// Every answered RCPT, listed or not.
+    pub rcpt_count: u64,
+    /// Of those, refused (anything but 250/251).
+    pub rcpt_rejected: u64,
     pub transfer: Option<TransferKind>,
     /// Dot-unstuffed DATA size or sum of BDAT chunks.
     pub data_bytes: Option<u64>,
@@ -284,6 +290,8 @@ pub struct ModelConfig {
     pub max_timeline: usize,
     pub max_anomalies: usize,
     pub max_transactions: usize,
+    /// Recipients listed per transaction; the rest are only counted.
+    pub max_recipients: usize,
 }
 
 impl Default for ModelConfig {
@@ -292,6 +300,7 @@ impl Default for ModelConfig {
             max_timeline: 10_000,
             max_anomalies: 1_000,
             max_transactions: 1_000,
+            max_recipients: 1_000,
         }
     }
 }
@@ -309,8 +318,9 @@ enum ReqKey {
 pub struct SessionBuilder {
     s: Session,
     cfg: ModelConfig,
-    /// Commands waiting for their reply, by seq.
-    commands: FxHashMap<u32, Command>,
+    /// Commands waiting for their reply, by seq (at most
+    /// [`MAX_AWAITING_REPLY`]: the decoder gives up on older ones too).
+    commands: BTreeMap<u32, Command>,
     /// Timeline index of each request.
     req_index: FxHashMap<ReqKey, usize>,
     /// The transaction MAIL opened and no final reply/RSET closed yet.
@@ -318,7 +328,18 @@ pub struct SessionBuilder {
     /// Seq of the last AUTH response line (its reply links to it).
     last_auth_response: Option<usize>,
     /// EHLO/HELO/LHLO commands waiting for their reply: verb and name.
-    hellos: FxHashMap<u32, (Verb, String)>,
+    hellos: BTreeMap<u32, (Verb, String)>,
+}
+
+/// Requests remembered while their reply is awaited; beyond it the oldest
+/// is forgotten (a burst of commands that are never answered).
+pub const MAX_AWAITING_REPLY: usize = 4096;
+
+fn remember<V>(map: &mut BTreeMap<u32, V>, seq: u32, v: V) {
+    map.insert(seq, v);
+    if map.len() > MAX_AWAITING_REPLY {
+        map.pop_first();
+    }
 }
 
 impl SessionBuilder {
@@ -357,11 +378,11 @@ impl SessionBuilder {
                 warnings: Vec::new(),
             },
             cfg,
-            commands: FxHashMap::default(),
+            commands: BTreeMap::new(),
             req_index: FxHashMap::default(),
             open_txn: None,
             last_auth_response: None,
-            hellos: FxHashMap::default(),
+            hellos: BTreeMap::new(),
         }
     }
 
@@ -450,8 +471,11 @@ impl SessionBuilder {
                             self.s.helo = Some(WireText::from_str_lossy(domain));
                             self.s.helo_verb = Some(c.command.verb.clone());
                         }
-                        self.hellos
-                            .insert(c.seq, (c.command.verb.clone(), domain.clone()));
+                        remember(
+                            &mut self.hellos,
+                            c.seq,
+                            (c.command.verb.clone(), domain.clone()),
+                        );
                     }
                     _ => {}
                 }
@@ -459,7 +483,7 @@ impl SessionBuilder {
                     self.s.tls.starttls_command = true;
                 }
                 if matches!(c.command.verb, Verb::Mail | Verb::Rcpt | Verb::Bdat) {
-                    self.commands.insert(c.seq, c.command.clone());
+                    remember(&mut self.commands, c.seq, c.command.clone());
                 }
             }
             EventKind::Reply(ref r) => {
@@ -675,13 +699,19 @@ impl SessionBuilder {
                     }),
                 ) = (self.open_txn, cmd)
                 {
-                    self.s.transactions[i].rcpt_to.push(Recipient {
-                        address: WireText::from_str_lossy(&address),
-                        params,
-                        code: Some(code),
-                        accepted: matches!(code.0, 250 | 251),
-                        enhanced: reply.enhanced,
-                    });
+                    let accepted = matches!(code.0, 250 | 251);
+                    let t = &mut self.s.transactions[i];
+                    t.rcpt_count += 1;
+                    t.rcpt_rejected += u64::from(!accepted);
+                    if t.rcpt_to.len() < self.cfg.max_recipients {
+                        t.rcpt_to.push(Recipient {
+                            address: WireText::from_str_lossy(&address),
+                            params,
+                            code: Some(code),
+                            accepted,
+                            enhanced: reply.enhanced,
+                        });
+                    }
                 }
             }
             Request::Command { verb: Verb::Rset } if code.is_positive() => self.open_txn = None,

@@ -150,12 +150,7 @@ impl RowFacts {
                 .iter()
                 .filter(|t| t.data_bytes.is_some())
                 .count(),
-            rejected: s
-                .transactions
-                .iter()
-                .flat_map(|t| &t.rcpt_to)
-                .filter(|r| !r.accepted)
-                .count(),
+            rejected: s.transactions.iter().map(|t| t.rcpt_rejected).sum::<u64>() as usize,
             bytes: s.transactions.iter().filter_map(|t| t.data_bytes).sum(),
             findings,
             max_severity,
