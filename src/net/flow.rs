@@ -79,7 +79,9 @@ struct Flow {
 pub struct FlowTable {
     cfg: FlowConfig,
     ip: IpDecoder,
-    flows: FxHashMap<FlowKey, Flow>,
+    /// Boxed: a map sized for the flow cap then costs a pointer per empty
+    /// slot instead of a whole flow.
+    flows: FxHashMap<FlowKey, Box<Flow>>,
     next_id: u64,
     now: Timestamp,
     last_sweep: Timestamp,
@@ -221,7 +223,7 @@ impl FlowTable {
 /// The borrowed pieces of the table a segment needs.
 struct Ctx<'a> {
     cfg: &'a FlowConfig,
-    flows: &'a mut FxHashMap<FlowKey, Flow>,
+    flows: &'a mut FxHashMap<FlowKey, Box<Flow>>,
     next_id: &'a mut u64,
     stats: &'a mut NetStats,
     sink: &'a mut dyn StreamSink,
@@ -320,7 +322,7 @@ impl Ctx<'_> {
             first_frame: frame,
             roles,
         };
-        let mut flow = Flow {
+        let mut flow = Box::new(Flow {
             meta,
             halves: [HalfStream::new(), HalfStream::new()],
             isn: [None, None],
@@ -328,7 +330,7 @@ impl Ctx<'_> {
             state: if dormant { State::Dormant } else { State::Open },
             ignored: false,
             rst: false,
-        };
+        });
         if dormant {
             self.flows.insert(key, flow);
             return;
@@ -510,7 +512,7 @@ fn close(
 
 /// Remove a connection from the table for good.
 fn retire(
-    mut flow: Flow,
+    mut flow: Box<Flow>,
     reason: CloseReason,
     ts: Timestamp,
     sink: &mut dyn StreamSink,

@@ -37,6 +37,9 @@ pub struct PipelineConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PipelineStats {
     pub smtp_sessions: u64,
+    /// Connections to an SMTP port that closed without a byte of payload
+    /// (SYN scans, refused or unanswered connections): no session.
+    pub silent: u64,
     /// Of those, recognised by content on a port not known as SMTP.
     pub detected_by_content: u64,
     pub not_smtp: u64,
@@ -48,6 +51,9 @@ enum Held {
 }
 
 enum Conn {
+    /// On an SMTP port, no payload yet: the decoder is made with the first
+    /// byte, so that a SYN flood costs no more than the flow table entry.
+    Quiet,
     Detecting {
         detector: Detector,
         held: Vec<Held>,
@@ -147,8 +153,21 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
     pub fn open_sessions(&self) -> impl Iterator<Item = &Session> {
         self.conns.values().filter_map(|c| match c {
             Conn::Smtp(live) => Some(live.builder.session()),
-            Conn::Detecting { .. } => None,
+            Conn::Detecting { .. } | Conn::Quiet => None,
         })
+    }
+
+    /// The decoder of an SMTP-port connection, made on its first payload.
+    fn live(&mut self, meta: &ConnMeta) -> Option<&mut Live> {
+        let conn = self.conns.get_mut(&meta.id)?;
+        if matches!(conn, Conn::Quiet) {
+            self.stats.smtp_sessions += 1;
+            *conn = Conn::Smtp(Box::new(Live::new(&self.cfg.decoder, meta, false)));
+        }
+        match conn {
+            Conn::Smtp(live) => Some(live),
+            _ => None,
+        }
     }
 
     /// The detector said SMTP: start a decoder and replay what was held.
@@ -181,9 +200,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
 impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
         if is_smtp_port(conn.server.port(), &self.cfg.extra_ports) {
-            self.stats.smtp_sessions += 1;
-            let live = Live::new(&self.cfg.decoder, conn, false);
-            self.conns.insert(conn.id, Conn::Smtp(Box::new(live)));
+            self.conns.insert(conn.id, Conn::Quiet);
             return Interest::Keep;
         }
         if self.cfg.only_ports {
@@ -206,10 +223,14 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             return Interest::Ignore;
         };
         match state {
-            Conn::Smtp(live) => {
-                let d = live.dir(dir);
-                live.decoder.feed(d, chunk, &mut self.events);
-                live.apply(&mut self.events);
+            Conn::Smtp(_) | Conn::Quiet => {
+                let mut events = std::mem::take(&mut self.events);
+                if let Some(live) = self.live(conn) {
+                    let d = live.dir(dir);
+                    live.decoder.feed(d, chunk, &mut events);
+                    live.apply(&mut events);
+                }
+                self.events = events;
                 Interest::Keep
             }
             Conn::Detecting {
@@ -240,10 +261,14 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
         match self.conns.get_mut(&conn.id) {
-            Some(Conn::Smtp(live)) => {
-                let d = live.dir(dir);
-                live.decoder.gap(d, ts, frame, len, &mut self.events);
-                live.apply(&mut self.events);
+            Some(Conn::Smtp(_) | Conn::Quiet) => {
+                let mut events = std::mem::take(&mut self.events);
+                if let Some(live) = self.live(conn) {
+                    let d = live.dir(dir);
+                    live.decoder.gap(d, ts, frame, len, &mut events);
+                    live.apply(&mut events);
+                }
+                self.events = events;
             }
             Some(Conn::Detecting { held, .. }) => held.push(Held::Gap(dir, ts, frame, len)),
             None => {}
@@ -258,6 +283,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 self.on_session.session(live.builder.finish());
             }
             Some(Conn::Detecting { .. }) => self.stats.not_smtp += 1,
+            Some(Conn::Quiet) => self.stats.silent += 1,
             None => {}
         }
     }

@@ -102,6 +102,7 @@ impl<C: SessionConsumer + Send + 'static> Sharded<C> {
                     stats.smtp_sessions += p.stats.smtp_sessions;
                     stats.detected_by_content += p.stats.detected_by_content;
                     stats.not_smtp += p.stats.not_smtp;
+                    stats.silent += p.stats.silent;
                 }
                 Err(e) => failed = Some(e),
             }
