@@ -19,6 +19,10 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             Anomaly::LineTooLong { len } => {
                 (Medium, format!("a {len}-octet line (limit 512 with CRLF)"))
             }
+            Anomaly::LineOverCap { len, cap } => (
+                Medium,
+                format!("a {len}-octet line (limit 512 with CRLF; smtpscope kept its first {cap})"),
+            ),
             Anomaly::MessageLongLines { count } => {
                 (Low, format!("{count} message line(s) over 1000 octets"))
             }

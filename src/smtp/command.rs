@@ -35,6 +35,9 @@ pub enum Verb {
     Other(String),
 }
 
+/// Bytes of an unknown verb kept as its name (longer ones end in "...").
+pub const MAX_VERB_BYTES: usize = 64;
+
 impl From<Verb> for String {
     fn from(v: Verb) -> String {
         v.as_str().to_string()
@@ -79,7 +82,14 @@ impl Verb {
         if word.eq_ignore_ascii_case(b"XFORWARD") {
             return Verb::XForward;
         }
-        Verb::Other(String::from_utf8_lossy(word).to_ascii_uppercase())
+        // A hostile "verb" can be a whole 64 KiB line; the line itself is
+        // kept in the timeline, the verb only names it.
+        let mut verb =
+            String::from_utf8_lossy(&word[..word.len().min(MAX_VERB_BYTES)]).to_ascii_uppercase();
+        if word.len() > MAX_VERB_BYTES {
+            verb.push_str("...");
+        }
+        Verb::Other(verb)
     }
 
     pub fn as_str(&self) -> &str {
@@ -360,6 +370,16 @@ mod tests {
         assert_eq!(c.verb, Verb::Other("XEXCH50".into()));
         assert_eq!(c.args, Args::Text { text: "1 2".into() });
         assert_eq!(Command::parse(b"GET / HTTP/1.1").verb.as_str(), "GET");
+    }
+
+    #[test]
+    fn test_overlong_unknown_verb_is_cut_to_its_cap() {
+        let line = vec![b'a'; 70_000];
+        let Verb::Other(v) = Command::parse(&line).verb else {
+            panic!("not an unknown verb");
+        };
+        assert_eq!(v.len(), MAX_VERB_BYTES + 3);
+        assert!(v.starts_with("AAAA") && v.ends_with("A..."));
     }
 
     #[test]

@@ -571,7 +571,9 @@ impl Core {
 
     fn push_pending(&mut self, p: Pending, out: &mut Vec<Event>) {
         if self.pending.len() >= self.cfg.max_pending {
+            // The oldest can no longer be paired with its reply.
             self.pending.pop_front();
+            self.counters.unanswered += 1;
             let (ts, frame) = (p.end_ts, self.last_frame);
             self.anomaly(
                 ts,
