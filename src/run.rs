@@ -114,7 +114,23 @@ pub fn run(args: &Args) -> Result<i32> {
     if args.stats || outcome.stats.packets > 0 {
         eprint!("{}", outcome.stats);
     }
+    if args.stats {
+        print_peak_memory();
+    }
     report_errors(&outcome.errors).map(|code| fail_on(args, code, worst))
+}
+
+/// `--stats` ends with the process's peak resident memory (Linux's
+/// VmHWM), so that memory caps can be checked on any run.
+fn print_peak_memory() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().trim_end_matches("kB").trim())
+    {
+        eprintln!("peak memory:        {kib} KiB");
+    }
 }
 
 /// `--fail-on`: status 3 when a finding at or above the level was raised
@@ -307,6 +323,9 @@ fn run_live(args: &Args) -> Result<i32> {
     stats.kernel_dropped = Some(live.kernel_dropped);
     stats.interface_dropped = Some(live.interface_dropped);
     eprint!("{stats}");
+    if args.stats {
+        print_peak_memory();
+    }
     match result {
         Ok(()) => Ok(fail_on(args, EXIT_OK, worst)),
         Err(e) => Err(e).context("live capture"),

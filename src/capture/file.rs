@@ -576,25 +576,39 @@ impl FileSource {
     /// A classic pcap record header whose length field is absurd: the file
     /// is damaged there rather than cut short.
     fn claimed_too_much(&self) -> Option<CaptureError> {
-        let Reader::Legacy { reader, .. } = &self.reader else {
-            return None;
+        let (len, what) = match (&self.reader, self.format) {
+            (Reader::Legacy { reader, .. }, Format::Pcap { big_endian, .. }) => {
+                let f = reader.data().get(8..12)?;
+                let b = [f[0], f[1], f[2], f[3]];
+                let caplen = if big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                };
+                (
+                    caplen,
+                    format!("a record header claims {caplen} bytes of packet data"),
+                )
+            }
+            (Reader::Ng { reader, .. }, _) => {
+                // A length that is absurd read in either byte order is
+                // corrupt whatever the section's order is.
+                let f = reader.data().get(4..8)?;
+                let b = [f[0], f[1], f[2], f[3]];
+                (
+                    u32::from_le_bytes(b).min(u32::from_be_bytes(b)),
+                    format!(
+                        "a block header's length field reads {:02x} {:02x} {:02x} {:02x} (over {} MiB in either byte order)",
+                        b[0], b[1], b[2], b[3], MAX_RECORD >> 20
+                    ),
+                )
+            }
+            _ => return None,
         };
-        let Format::Pcap { big_endian, .. } = self.format else {
-            return None;
-        };
-        let f = reader.data().get(8..12)?;
-        let b = [f[0], f[1], f[2], f[3]];
-        let caplen = if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        };
-        (caplen as usize > MAX_RECORD).then(|| CaptureError::Corrupt {
+        (len as usize > MAX_RECORD).then(|| CaptureError::Corrupt {
             path: self.path.clone(),
             offset: self.offset,
-            what: format!(
-                "a record header claims {caplen} bytes of packet data; the length field is corrupt"
-            ),
+            what: format!("{what}; the length field is corrupt"),
         })
     }
 

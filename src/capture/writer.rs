@@ -102,6 +102,11 @@ impl<W: Write> PcapWriter<W> {
         self.out.flush()
     }
 
+    /// The underlying writer (for appending bytes that are not records).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     pub fn into_inner(self) -> W {
         self.out
     }
