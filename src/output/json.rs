@@ -2,15 +2,16 @@
 //!
 //! The field names below are a contract with consumers: fields may be
 //! added, never renamed. Times are RFC 3339 UTC with microseconds. Wire
-//! strings are lossy UTF-8 (serde_json escapes control characters), so
-//! every line is valid JSON whatever bytes came in. Secrets appear only
-//! with `show_secrets`.
+//! strings are lossy UTF-8 (serde_json escapes control characters, and
+//! [`write_json_line`] also C1 controls and bidi/format characters), so
+//! every line is valid JSON whatever bytes came in and safe to `cat` to a
+//! terminal. Secrets appear only with `show_secrets`.
 
 use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-use super::{OutputOptions, SessionWriter};
+use super::{escape, OutputOptions, SessionWriter};
 use crate::capture::Timestamp;
 use crate::model::{Session, TimelineEvent, TimelineKind, Transaction};
 use crate::net::Dir;
@@ -193,11 +194,64 @@ impl<W: Write> JsonWriter<W> {
 impl<W: Write> SessionWriter for JsonWriter<W> {
     fn session(&mut self, s: &Session) -> io::Result<()> {
         let v = session_json(s, &self.opts);
-        serde_json::to_writer(&mut self.out, &v)?;
-        self.out.write_all(b"\n")
+        write_json_line(&mut self.out, &v)
     }
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// One JSON value and a newline, with every character that could act on a
+/// terminal written as a `\uXXXX` escape: serde_json escapes C0 controls
+/// itself, but passes C1 controls (0x9b is a one-byte CSI) and bidi or
+/// invisible format characters through, and JSON Lines often end up on a
+/// terminal (`cat`, `tail -f`). The value parsed back is the same.
+pub fn write_json_line<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, TerminalSafe);
+    serde::Serialize::serialize(v, &mut ser).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+struct TerminalSafe;
+
+impl serde_json::ser::Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| escape::is_dangerous(c)) {
+            writer.write_all(rest[..i].as_bytes())?;
+            write!(writer, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_json_line_escapes_c1_and_bidi_and_parses_back_the_same() {
+        let v = json!({"s": "\u{1b}]52;c;eA==\u{7} \u{9b}31m \u{202e}txt.exe \u{2066}x\u{feff}"});
+        let mut out = Vec::new();
+        write_json_line(&mut out, &v).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.chars().all(|c| !c.is_control() || c == '\n')
+                && !text.chars().any(escape::is_dangerous),
+            "{text:?}"
+        );
+        for esc in [
+            "\\u001b", "\\u0007", "\\u009b", "\\u202e", "\\u2066", "\\ufeff",
+        ] {
+            assert!(text.contains(esc), "{esc} missing in {text}");
+        }
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
     }
 }
