@@ -437,7 +437,9 @@ fn test_truncated_file_keeps_everything_before_the_cut() {
         std::fs::write(&path, &full[..cut]).unwrap();
         let (rec, outcome) = record(&[path.display().to_string()]);
         match outcome.errors.as_slice() {
-            [CaptureError::Truncated { offset, path: p }] => {
+            [CaptureError::Truncated {
+                offset, path: p, ..
+            }] => {
                 assert!(*offset as usize <= cut && p.ends_with(&format!("cut-{cut}.pcap")));
             }
             [] => {} // the cut fell exactly between two records

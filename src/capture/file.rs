@@ -38,8 +38,15 @@ pub enum CaptureError {
     Empty { path: String },
     #[error("{path}: not a pcap or pcapng capture (starts with {magic}); give a file written by tcpdump, tshark or Wireshark")]
     NotACapture { path: String, magic: String },
-    #[error("{path}: cut off at byte {offset}: the last record is incomplete (the capture was probably still being written or was truncated)")]
-    Truncated { path: String, offset: u64 },
+    #[error("{path}: cut off at byte {offset}: the last record is incomplete ({}; the capture was probably still being written or was truncated)", partial(.have, .want))]
+    Truncated {
+        path: String,
+        offset: u64,
+        /// Bytes of the incomplete record that are in the file.
+        have: u64,
+        /// The record's length, when its header was complete.
+        want: Option<u64>,
+    },
     #[error("{path}: damaged at byte {offset}: {what}")]
     Corrupt {
         path: String,
@@ -62,6 +69,14 @@ impl CaptureError {
             self,
             CaptureError::Truncated { .. } | CaptureError::Corrupt { .. } | CaptureError::Io { .. }
         )
+    }
+}
+
+/// How much of a cut record is there, for [`CaptureError::Truncated`].
+fn partial(have: &u64, want: &Option<u64>) -> String {
+    match want {
+        Some(w) => format!("{have} of its {w} bytes are there"),
+        None => format!("{have} bytes of it are there"),
     }
 }
 
@@ -307,6 +322,8 @@ impl FileSource {
                 CaptureError::Truncated {
                     path: path.to_string(),
                     offset: 0,
+                    have: 0,
+                    want: None,
                 }
             }
             other => CaptureError::Corrupt {
@@ -613,9 +630,28 @@ impl FileSource {
     }
 
     fn truncated(&self) -> CaptureError {
+        let (have, want) = match (&self.reader, self.format) {
+            (Reader::Legacy { reader, .. }, Format::Pcap { big_endian, .. }) => {
+                let data = reader.data();
+                let want = data.get(8..12).map(|f| {
+                    let b = [f[0], f[1], f[2], f[3]];
+                    let caplen = if big_endian {
+                        u32::from_be_bytes(b)
+                    } else {
+                        u32::from_le_bytes(b)
+                    };
+                    16 + u64::from(caplen)
+                });
+                (data.len() as u64, want)
+            }
+            (Reader::Ng { reader, .. }, _) => (reader.data().len() as u64, None),
+            _ => (0, None),
+        };
         CaptureError::Truncated {
             path: self.path.clone(),
             offset: self.offset,
+            have,
+            want,
         }
     }
 
