@@ -641,7 +641,14 @@ impl SessionBuilder {
                 self.s.tls.bytes = end.counters.tls_bytes;
                 self.s.anomalies_dropped += end.counters.anomalies_dropped;
                 self.s.counters = end.counters;
-                self.s.complete = self.s.gaps == 0 && self.s.greeting.is_some();
+                // Seen from the greeting to a real close: a connection cut
+                // by the capture's end, a timeout or eviction was not.
+                self.s.complete = self.s.gaps == 0
+                    && self.s.greeting.is_some()
+                    && matches!(
+                        end.reason,
+                        EndReason::Quit | EndReason::Fin | EndReason::Rst
+                    );
             }
         }
     }
