@@ -14,17 +14,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::{addr, tcp_packet, ACK, FINACK, SYN, SYNACK};
+use common::gen::{smtp_conn, Conn, Gen, Out, MAX_PAYLOAD};
+use common::{addr, tcp_packet, ACK, SYN};
 use etherparse::PacketBuilder;
 use serde_json::Value;
-use smtpscope::capture::writer::PcapWriter;
-use smtpscope::capture::{LinkType, Timestamp};
+use smtpscope::capture::LinkType;
 
 /// The memory the issue allows (README: "peak RSS under 100 MiB").
 const MAX_PEAK_MIB: f64 = 100.0;
-
-/// Largest TCP payload in one IPv4 packet.
-const MAX_PAYLOAD: usize = 65_535 - 40;
 
 fn full() -> bool {
     std::env::var("SMTPSCOPE_LIMITS").is_ok_and(|v| v == "full")
@@ -37,167 +34,6 @@ fn scaled(n: u64) -> u64 {
     } else {
         (n / 100).max(1)
     }
-}
-
-type Out = Box<dyn Write + Send>;
-
-/// Writes a capture packet by packet to the binary's standard input.
-struct Gen {
-    w: PcapWriter<std::io::BufWriter<Out>>,
-    now: i64,
-}
-
-impl Gen {
-    fn new(out: Out) -> Gen {
-        let w = PcapWriter::new(
-            std::io::BufWriter::with_capacity(1 << 20, out),
-            LinkType::RAW,
-        )
-        .expect("pcap header");
-        Gen {
-            w,
-            now: 1_700_000_000_000_000_000,
-        }
-    }
-
-    fn packet(&mut self, p: &[u8]) {
-        self.now += 1_000;
-        self.w
-            .write_packet(Timestamp::from_nanos(self.now), p, p.len() as u32)
-            .expect("write to smtpscope");
-    }
-
-    /// Raw bytes in place of the next record (damage tests).
-    fn raw(&mut self, bytes: &[u8]) {
-        self.w.flush().expect("flush");
-        self.w.get_mut().get_mut().write_all(bytes).expect("write");
-    }
-
-    fn finish(mut self) {
-        self.w.flush().expect("flush");
-    }
-}
-
-/// One TCP connection written as it goes: payloads are cut into segments
-/// of at most `MAX_PAYLOAD` bytes, each acknowledged.
-struct Conn {
-    client: SocketAddr,
-    server: SocketAddr,
-    c: u32,
-    s: u32,
-}
-
-impl Conn {
-    fn open(g: &mut Gen, client: SocketAddr, server: SocketAddr) -> Conn {
-        let (c, s) = (1000u32, 5000u32);
-        g.packet(&tcp_packet(client, server, c, 0, SYN, b""));
-        g.packet(&tcp_packet(server, client, s, c + 1, SYNACK, b""));
-        g.packet(&tcp_packet(client, server, c + 1, s + 1, ACK, b""));
-        Conn {
-            client,
-            server,
-            c: c + 1,
-            s: s + 1,
-        }
-    }
-
-    fn client(&mut self, g: &mut Gen, data: &[u8]) {
-        for seg in data.chunks(MAX_PAYLOAD) {
-            g.packet(&tcp_packet(
-                self.client,
-                self.server,
-                self.c,
-                self.s,
-                ACK,
-                seg,
-            ));
-            self.c = self.c.wrapping_add(seg.len() as u32);
-        }
-        g.packet(&tcp_packet(
-            self.server,
-            self.client,
-            self.s,
-            self.c,
-            ACK,
-            b"",
-        ));
-    }
-
-    fn server(&mut self, g: &mut Gen, data: &[u8]) {
-        for seg in data.chunks(MAX_PAYLOAD) {
-            g.packet(&tcp_packet(
-                self.server,
-                self.client,
-                self.s,
-                self.c,
-                ACK,
-                seg,
-            ));
-            self.s = self.s.wrapping_add(seg.len() as u32);
-        }
-        g.packet(&tcp_packet(
-            self.client,
-            self.server,
-            self.c,
-            self.s,
-            ACK,
-            b"",
-        ));
-    }
-
-    /// Client bytes produced in pieces (for streams too large to build).
-    fn client_stream(&mut self, g: &mut Gen, total: u64, mut fill: impl FnMut(&mut Vec<u8>)) {
-        let mut buf = Vec::with_capacity(MAX_PAYLOAD * 2);
-        let mut sent = 0u64;
-        while sent < total {
-            fill(&mut buf);
-            let take = buf.len().min(MAX_PAYLOAD).min((total - sent) as usize);
-            g.packet(&tcp_packet(
-                self.client,
-                self.server,
-                self.c,
-                self.s,
-                ACK,
-                &buf[..take],
-            ));
-            self.c = self.c.wrapping_add(take as u32);
-            sent += take as u64;
-            buf.drain(..take);
-        }
-        g.packet(&tcp_packet(
-            self.server,
-            self.client,
-            self.s,
-            self.c,
-            ACK,
-            b"",
-        ));
-    }
-
-    fn close(self, g: &mut Gen) {
-        let (c, s) = (self.c, self.s);
-        g.packet(&tcp_packet(self.client, self.server, c, s, FINACK, b""));
-        g.packet(&tcp_packet(self.server, self.client, s, c + 1, FINACK, b""));
-        g.packet(&tcp_packet(
-            self.client,
-            self.server,
-            c + 1,
-            s + 1,
-            ACK,
-            b"",
-        ));
-    }
-}
-
-fn smtp_conn(g: &mut Gen) -> Conn {
-    let mut c = Conn::open(g, addr("192.0.2.10:40000"), addr("198.51.100.25:25"));
-    c.server(g, b"220 mx.example.test ESMTP\r\n");
-    c.client(g, b"EHLO client.test\r\n");
-    c.server(
-        g,
-        b"250-mx.example.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n",
-    );
-    c
 }
 
 /// An accepted MAIL and RCPT.

@@ -2,6 +2,7 @@
 //! files, recording what the packet layer delivers, decoding captures.
 #![allow(dead_code)]
 
+pub mod gen;
 #[cfg(feature = "live")]
 pub mod loopback;
 pub mod tmux;
