@@ -7,23 +7,29 @@
 //! the `smtpscope_fuzz` library and as a module of that test: it names the
 //! main crate only as `smtpscope::`, never itself as `crate::`, uses no
 //! `libfuzzer_sys`, and depends only on crates the main crate also has
-//! (etherparse, serde_json).
+//! (clap, etherparse, serde_json).
 //!
 //! Every function panics when an input breaks a check; otherwise the input
 //! is fine, whatever it was. Input formats are documented on each function.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
+use clap::Parser;
 use etherparse::PacketBuilder;
 use smtpscope::capture::file::FileSource;
 use smtpscope::capture::{LinkType, Packet, Timestamp};
-use smtpscope::model::SessionBuilder;
+use smtpscope::cli::{Args, Format};
+use smtpscope::model::{Session, SessionBuilder};
 use smtpscope::net::{
     Chunk, CloseReason, ConnId, ConnMeta, Dir, FlowConfig, FlowTable, Interest, RoleSource,
     StreamSink,
 };
+use smtpscope::output::eml::Exporter;
 use smtpscope::output::OutputOptions;
+use smtpscope::pipeline::SmtpPipeline;
+use smtpscope::run::{flow_config, pipeline_config, pump, SessionOutput};
 use smtpscope::smtp::message::MessageSummary;
 use smtpscope::smtp::mime::MimeSummarizer;
 use smtpscope::smtp::{DecoderConfig, SessionDecoder};
@@ -464,4 +470,233 @@ pub fn explain(data: &[u8]) {
     let term = String::from_utf8_lossy(data);
     let e = smtpscope::teach::explain(&term);
     let _ = smtpscope::teach::render_text(&e);
+}
+
+/// Any bytes as a capture file through the whole file run: flow table,
+/// [`SmtpPipeline`] (content detection on), then, as `run::run` does, a
+/// [`SessionOutput`] per format with the analysis rules (local domains and
+/// a trusted network set, so the relay rules judge too), once as text and
+/// once as JSON Lines.
+///
+/// The last byte of the input, which is also part of the capture, picks
+/// the output options: bit 0 `--show-secrets`, bit 1 `--bodies` (which
+/// also keeps message bytes), bit 2 `--timeline`, bit 3 `--teach`.
+///
+/// Checks: the text output is UTF-8 with no [`forbidden`] character, the
+/// findings summary included; the JSON output is one line per session and
+/// every line parses as a JSON object.
+///
+/// The sharded pipeline of `run::run` (decoder threads) is left out: it
+/// hands the same sessions to the same [`SessionOutput`], and a thread
+/// pool per input would cost more than the decoding.
+pub fn pipeline(data: &[u8]) {
+    let Ok(mut src) =
+        FileSource::from_reader("fuzz", Box::new(std::io::Cursor::new(data.to_vec())), None)
+    else {
+        return;
+    };
+    let pick = data.last().copied().unwrap_or(0);
+    let mut argv = vec![
+        "smtpscope",
+        "--local-domain",
+        "example.com",
+        "--local-domain",
+        "example.org",
+        "--trusted-net",
+        "192.0.2.0/24",
+    ];
+    for (bit, flag) in ["--show-secrets", "--bodies", "--timeline", "--teach"]
+        .into_iter()
+        .enumerate()
+    {
+        if pick & (1 << bit) != 0 {
+            argv.push(flag);
+        }
+    }
+    let args = Args::try_parse_from(argv).expect("the harness's arguments parse");
+
+    let mut table = FlowTable::new(flow_config(&args));
+    let mut smtp = SmtpPipeline::new(pipeline_config(&args), Vec::<Session>::new());
+    // A damaged file ends the reading; what came before it is still output.
+    let _ = pump(&mut src, &mut table, &mut smtp);
+    table.finish(&mut smtp);
+    let sessions = smtp.into_consumer();
+
+    for format in [Format::Text, Format::Json] {
+        let mut out = Vec::new();
+        let mut writer = SessionOutput::new(&args, format, &mut out).expect("no --export given");
+        for s in &sessions {
+            writer.session(s.clone());
+        }
+        writer.finish().expect("writing to memory");
+        let out = String::from_utf8(out).expect("output is UTF-8");
+        match format {
+            Format::Json => {
+                let lines: Vec<&str> = out.lines().collect();
+                assert_eq!(lines.len(), sessions.len(), "one JSON line per session");
+                for line in lines {
+                    let v: serde_json::Value = serde_json::from_str(line)
+                        .unwrap_or_else(|e| panic!("JSON line does not parse ({e}): {line:?}"));
+                    assert!(v.is_object(), "JSON line is not an object: {line:?}");
+                }
+            }
+            _ => assert_escaped("text output", &out),
+        }
+    }
+}
+
+/// A directory `export_in` for one [`eml_export`] input, inside a fresh
+/// `jail` directory of its own under the system temp dir, so that anything
+/// written beside the export directory shows up in the jail. Removed on
+/// drop, also when a check fails.
+struct ExportJail {
+    jail: PathBuf,
+}
+
+impl ExportJail {
+    fn new() -> ExportJail {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let jail = std::env::temp_dir().join(format!(
+            "smtpscope-fuzz-eml-{}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&jail);
+        std::fs::create_dir_all(&jail).expect("create the jail directory");
+        ExportJail {
+            jail: jail.canonicalize().expect("resolve the jail directory"),
+        }
+    }
+
+    fn export_in(&self) -> PathBuf {
+        self.jail.join("export")
+    }
+}
+
+impl Drop for ExportJail {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.jail);
+    }
+}
+
+/// Every file and directory under `dir`, refusing symlinks.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read an export directory") {
+        let path = entry.expect("read a directory entry").path();
+        let meta = std::fs::symlink_metadata(&path).expect("stat an exported path");
+        assert!(
+            !meta.file_type().is_symlink(),
+            "export created a symlink {path:?}"
+        );
+        if meta.is_dir() {
+            dirs.push(path.clone());
+            walk(&path, files, dirs);
+        } else {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = meta.permissions().mode();
+                assert_eq!(mode & 0o177, 0, "{path:?} has mode {mode:o}, not 0600");
+            }
+            files.push(path);
+        }
+    }
+}
+
+/// Builds the [`eml_export`] message around an attachment name and content.
+fn message_with_attachment(flags: u8, name: &[u8], content: &[u8]) -> Vec<u8> {
+    let mut raw = b"From: a@example.org\r\nSubject: fuzz\r\n\
+                    Content-Type: multipart/mixed; boundary=\"=_f\"\r\n\r\n\
+                    --=_f\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+                    --=_f\r\nContent-Type: application/octet-stream\r\n\
+                    Content-Disposition: attachment; "
+        .to_vec();
+    if flags & 2 != 0 {
+        raw.extend_from_slice(b"filename*=utf-8''");
+        raw.extend_from_slice(name);
+    } else {
+        raw.extend_from_slice(b"filename=\"");
+        raw.extend_from_slice(name);
+        raw.push(b'"');
+    }
+    raw.extend_from_slice(b"\r\n");
+    if flags & 4 != 0 {
+        raw.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(content);
+    raw.extend_from_slice(b"\r\n--=_f--\r\n");
+    raw
+}
+
+/// A message through `.eml` export with attachments, twice under the same
+/// session and transaction numbers (the second takes the `-1` names).
+///
+/// Input: `data[0]` bit 0 clear: the rest is the message as received.
+/// Bit 0 set: the rest is an attachment name up to the first `\n`, then
+/// its content, wrapped in a multipart message; bit 1 gives the name as
+/// RFC 2231 `filename*=utf-8''...` instead of `filename="..."`, bit 2
+/// declares the content base64.
+///
+/// Checks: every path `export_message` returns exists, is a plain file in
+/// the export directory or in one attachment directory directly inside
+/// it, and is owner-only; walking the export directory finds those files
+/// and nothing else (no symlink); the jail around it holds only the
+/// export directory.
+pub fn eml_export(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let raw = if flags & 1 == 0 {
+        rest.to_vec()
+    } else {
+        let (name, content) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &b""[..]),
+        };
+        message_with_attachment(flags, name, content)
+    };
+    let summary = MessageSummary::parse(&raw, false);
+
+    let jail = ExportJail::new();
+    let mut exporter = Exporter::new(&jail.export_in(), true).expect("create the export directory");
+    let dir = exporter.dir().to_path_buf();
+    let mut expected = Vec::new();
+    for _ in 0..2 {
+        let files = exporter
+            .export_message(1, 0, &raw, &summary)
+            .expect("export to a fresh directory");
+        assert_eq!(files.message.parent(), Some(dir.as_path()));
+        expected.push(files.message.clone());
+        assert!(
+            files.attachments.len() <= summary.attachments().count(),
+            "more attachment files than attachments"
+        );
+        for a in &files.attachments {
+            let parent = a.parent().expect("an attachment has a directory");
+            assert_eq!(
+                parent.parent(),
+                Some(dir.as_path()),
+                "attachment {a:?} is not in an attachment directory of the export"
+            );
+            let name = a.file_name().and_then(|n| n.to_str()).expect("UTF-8 name");
+            assert_escaped("an attachment file name", name);
+            expected.push(a.clone());
+        }
+    }
+
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
+    walk(&dir, &mut files, &mut dirs);
+    files.sort();
+    expected.sort();
+    assert_eq!(files, expected, "files in the export directory");
+    for d in &dirs {
+        assert_eq!(d.parent(), Some(dir.as_path()), "nested directory {d:?}");
+    }
+    let beside: Vec<_> = std::fs::read_dir(&jail.jail)
+        .expect("read the jail")
+        .map(|e| e.expect("read a jail entry").file_name())
+        .collect();
+    assert_eq!(beside, ["export"], "files written beside the export directory");
 }
