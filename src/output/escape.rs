@@ -66,7 +66,7 @@ pub fn push_escaped_str(out: &mut String, s: &str) {
 
 /// C1 controls and the invisible format characters that can reorder or
 /// hide text (Trojan Source, CVE-2021-42574).
-fn is_dangerous(c: char) -> bool {
+pub(crate) fn is_dangerous(c: char) -> bool {
     matches!(c as u32,
         0x80..=0x9f            // C1 controls (0x9b is a one-byte CSI)
         | 0x061c               // ARABIC LETTER MARK

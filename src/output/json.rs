@@ -2,14 +2,22 @@
 //!
 //! The field names below are a contract with consumers: fields may be
 //! added, never renamed. Times are RFC 3339 UTC with microseconds. Wire
-//! strings are lossy UTF-8 (serde_json escapes control characters), so
-//! every line is valid JSON whatever bytes came in. Secrets appear only
-//! with `show_secrets`.
+//! strings are lossy UTF-8, so every line is valid JSON whatever bytes came
+//! in. Secrets appear only with `show_secrets`.
+//!
+//! Invariant: a line carries no raw control character (serde_json escapes
+//! C0; `TerminalSafe` escapes DEL, C1 and the bidi and invisible format
+//! characters of `escape.rs` as `\uXXXX`), so `--format json` on a
+//! terminal cannot drive it or reorder text, and parsers see the same
+//! strings.
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+use serde_json::ser::Formatter;
 use serde_json::{json, Map, Value};
 
+use super::escape::is_dangerous;
 use super::{OutputOptions, SessionWriter};
 use crate::capture::Timestamp;
 use crate::model::{Session, TimelineEvent, TimelineKind, Transaction};
@@ -189,12 +197,63 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> SessionWriter for JsonWriter<W> {
     fn session(&mut self, s: &Session) -> io::Result<()> {
-        let v = session_json(s, &self.opts);
-        serde_json::to_writer(&mut self.out, &v)?;
-        self.out.write_all(b"\n")
+        write_line(&mut self.out, &session_json(s, &self.opts))
     }
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// serde_json's compact format, with DEL, C1 controls and the bidi and
+/// invisible format characters written as `\uXXXX` too (serde_json
+/// escapes only C0). All of them are in the Basic Multilingual Plane, so
+/// one `\u` escape each.
+struct TerminalSafe;
+
+impl Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c == '\u{7f}' || is_dangerous(c) {
+                writer.write_all(fragment[start..i].as_bytes())?;
+                write!(writer, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(fragment[start..].as_bytes())
+    }
+}
+
+/// `v` as one line of JSON, terminal-safe, then `\n`.
+fn write_line<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
+    v.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut *out,
+        TerminalSafe,
+    ))?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the fuzz harness's JSON check (issue 7): a greeting with
+    /// DEL, U+009B (a one-byte CSI) and U+202E reached `--format json` raw.
+    #[test]
+    fn test_regression_json_raw_del_c1_bidi() {
+        let v = json!({"greeting\u{202e}": "\u{7f}\u{9b}31m \u{202e}txt.exe \u{1b} \u{e9}\u{4e16}"});
+        let mut out = Vec::new();
+        write_line(&mut out, &v).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert_eq!(
+            line,
+            "{\"greeting\\u202e\":\"\\u007f\\u009b31m \\u202etxt.exe \\u001b \u{e9}\u{4e16}\"}\n"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), v);
     }
 }
