@@ -27,7 +27,8 @@ use smtpscope::net::{
     StreamSink,
 };
 use smtpscope::output::eml::Exporter;
-use smtpscope::output::OutputOptions;
+use smtpscope::output::json::JsonWriter;
+use smtpscope::output::{OutputOptions, SessionWriter};
 use smtpscope::pipeline::SmtpPipeline;
 use smtpscope::run::{flow_config, pipeline_config, pump, SessionOutput};
 use smtpscope::smtp::message::MessageSummary;
@@ -384,8 +385,9 @@ fn session_meta() -> ConnMeta {
 /// short last chunk takes what is left. Bit 0 of the first byte also turns
 /// on `keep_raw`.
 ///
-/// Checks: the JSON text parses back to the same value; the text output
-/// has no [`forbidden`] character.
+/// Checks: neither the text output nor the JSON writer's line has a
+/// [`forbidden`] character (JSON escapes them as `\uXXXX`), and the line
+/// parses back to the value `session_json` built.
 pub fn smtp_session(data: &[u8]) {
     let m = session_meta();
     // keep_raw exercises the copy of message bytes too; the summary is
@@ -439,8 +441,12 @@ pub fn smtp_session(data: &[u8]) {
         let text = smtpscope::output::text::render(&session, &opts);
         assert_escaped("text output", &text);
         let json = smtpscope::output::json::session_json(&session, &opts);
-        let line = serde_json::to_string(&json).expect("JSON serializes");
-        let back: serde_json::Value = serde_json::from_str(&line).expect("JSON parses back");
+        let mut writer = JsonWriter::new(Vec::new(), opts);
+        writer.session(&session).expect("writing to memory");
+        let out = String::from_utf8(writer.into_inner()).expect("JSON output is UTF-8");
+        let line = out.strip_suffix('\n').expect("a JSON line ends with a newline");
+        assert_escaped("JSON output", line);
+        let back: serde_json::Value = serde_json::from_str(line).expect("JSON parses back");
         assert_eq!(back, json, "JSON does not round-trip");
     }
 }
@@ -483,8 +489,9 @@ pub fn explain(data: &[u8]) {
 /// also keeps message bytes), bit 2 `--timeline`, bit 3 `--teach`.
 ///
 /// Checks: the text output is UTF-8 with no [`forbidden`] character, the
-/// findings summary included; the JSON output is one line per session and
-/// every line parses as a JSON object.
+/// findings summary included; the JSON output is one line per session,
+/// with no [`forbidden`] character either, and every line parses as a
+/// JSON object.
 ///
 /// The sharded pipeline of `run::run` (decoder threads) is left out: it
 /// hands the same sessions to the same [`SessionOutput`], and a thread
@@ -535,6 +542,7 @@ pub fn pipeline(data: &[u8]) {
                 let lines: Vec<&str> = out.lines().collect();
                 assert_eq!(lines.len(), sessions.len(), "one JSON line per session");
                 for line in lines {
+                    assert_escaped("JSON output", line);
                     let v: serde_json::Value = serde_json::from_str(line)
                         .unwrap_or_else(|e| panic!("JSON line does not parse ({e}): {line:?}"));
                     assert!(v.is_object(), "JSON line is not an object: {line:?}");
