@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Rebuild fuzz/seeds/ from captures/ (run from the repository root; needs tshark).
+"""Rebuild the seeds in fuzz/corpus/ from captures/ (run from the repository
+root; needs tshark). Files other than these seeds (a minimized share of long
+runs) are left alone.
 
 pcap_file: small captures copied as they are.
+pipeline: small captures, two with their last byte set to 0x0f (all output
+options on).
 packet: single frames, prefixed with the link-type pick byte the target uses.
 smtp_session: each capture's TCP payloads in the target's control-byte format.
 mime: message bodies cut out of the DATA phase of those dialogues.
 reassembly, explain: hand-made.
+eml_export: messages with hostile attachment names, and whole messages.
 """
 import os, re, shutil, struct, subprocess
 
-S = "fuzz/seeds"
+S = "fuzz/corpus"
 PCAPS = ["postfix-plain-delivery.pcap", "postfix-plain-delivery.pcapng",
          "postfix-plain-delivery.pcap.gz", "postfix-ipv6.pcap", "postfix-bdat.pcap",
          "sll2-any-interface.pcap", "sll-any-interface.pcap", "aiosmtpd-auth-plain.pcap"]
@@ -20,11 +25,22 @@ DIALOGUES = ["postfix-plain-delivery.pcap", "postfix-bdat.pcap", "postfix-pipeli
 PICK = {0: 0, 1: 1, 12: 2, 14: 3, 101: 4, 108: 5, 113: 6, 228: 7, 229: 8, 276: 9}
 
 def w(target, name, data):
+    os.makedirs(os.path.join(S, target), exist_ok=True)
     with open(os.path.join(S, target, name), "wb") as f:
         f.write(data)
 
 for p in PCAPS:
     shutil.copy(os.path.join("captures", p), os.path.join(S, "pcap_file", p))
+
+# The whole run: the last byte of the file picks the output options.
+for p in ["aiosmtpd-auth-login.pcap", "postfix-starttls.pcap", "postfix-bdat.pcap",
+          "postfix-pipelining.pcap", "postfix-rcpt-rejected.pcap",
+          "postfix-rset-multi-transaction.pcap", "postfix-ipv6.pcap", "tour.pcap",
+          "postfix-plain-delivery.pcapng", "sll2-any-interface.pcap"]:
+    raw = open(os.path.join("captures", p), "rb").read()
+    w("pipeline", p, raw)
+    if p in ("aiosmtpd-auth-login.pcap", "postfix-rset-multi-transaction.pcap"):
+        w("pipeline", p.split(".")[0] + "-all-options.pcap", raw[:-1] + b"\x0f")
 
 # Frames of classic pcap files: a few per link type.
 for p in ["postfix-plain-delivery.pcap", "postfix-ipv6.pcap", "sll-any-interface.pcap",
@@ -119,3 +135,37 @@ w("mime", "hand-nested.eml", b"\x40" + b"From: =?ISO-8859-1?Q?Andr=E9?= <a@x>\r\
 for term in ["EHLO", "250", "5.7.1", "STARTTLS", "8BITMIME", "auth-cleartext", "RCPT TO:<a@b>",
              "550 5.1.1 <x@y>: Recipient address rejected", "pipelining", "\u202eLIAM"]:
     w("explain", re.sub(r"[^A-Za-z0-9.-]", "_", term) or "x", term.encode())
+
+# eml_export: flag byte (bit 0: wrap a name and content; bit 1: RFC 2231
+# name; bit 2: base64 content), then the name, "\n", the content.
+HOSTILE_NAMES = {
+    "dotdot-etc-passwd": b"../../etc/passwd",
+    "absolute-etc-shadow": b"/etc/shadow",
+    "windows-drive": b"C:\\x",
+    "windows-drive-backslashes": b"C:\\\\Windows\\\\System32\\\\x.dll",
+    "device-con": b"CON",
+    "device-nul-txt": b"NUL.txt",
+    "device-com1-superscript": "COM\u00b9.txt".encode(),
+    "10000-chars": b"A" * 10000 + b".pdf",
+    "dots-only": b"..",
+    "trailing-dot-space": b"invoice.exe. .",
+    "bidi-rlo": "invoice\u202egpj.exe".encode(),
+    "escape-sequence": b"\x1b]8;;http://evil\x07x\x1b[2J.txt",
+    "crlf-header-injection": b"a.txt\"\r\nContent-Type: text/html\r\nX: \"",
+    "empty": b"",
+}
+for name, fname in HOSTILE_NAMES.items():
+    w("eml_export", "name-" + name, b"\x01" + fname + b"\nhello\r\n")
+w("eml_export", "name-rfc2231-dotdot", b"\x03..%2F..%2Fetc%2Fpasswd\nhello\r\n")
+w("eml_export", "name-rfc2231-utf8-bidi", b"\x03r%C3%A9sum%E2%80%AEfdp.exe\nhello\r\n")
+w("eml_export", "name-base64-content", b"\x05../x.bin\naGVsbG8gd29ybGQ=\r\n")
+# Whole messages (flag bit 0 clear): several attachments with one name
+# (collision suffixes), a nested message, and the mime seed with the most parts.
+w("eml_export", "message-same-name-thrice", b"\x00" + b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+  + b"".join(b"--b\r\nContent-Disposition: attachment; filename=\"../same.txt\"\r\n\r\n%d\r\n" % i
+             for i in range(3)) + b"--b--\r\n")
+w("eml_export", "message-nested-rfc822", b"\x00" + b"Content-Type: multipart/mixed; boundary=o\r\n\r\n"
+  b"--o\r\nContent-Type: message/rfc822\r\n\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n"
+  b"--i\r\nContent-Disposition: attachment; filename=\"/inner/../../x\"\r\n\r\ninner\r\n--i--\r\n"
+  b"--o\r\nContent-Disposition: attachment; filename=\"\\\\server\\share\\y\"\r\n\r\nouter\r\n--o--\r\n")
+w("eml_export", "message-hand-nested", b"\x00" + open(os.path.join(S, "mime", "hand-nested.eml"), "rb").read()[1:])

@@ -2,16 +2,23 @@
 //!
 //! The field names below are a contract with consumers: fields may be
 //! added, never renamed. Times are RFC 3339 UTC with microseconds. Wire
-//! strings are lossy UTF-8 (serde_json escapes control characters, and
-//! [`write_json_line`] also C1 controls and bidi/format characters), so
-//! every line is valid JSON whatever bytes came in and safe to `cat` to a
-//! terminal. Secrets appear only with `show_secrets`.
+//! strings are lossy UTF-8, so every line is valid JSON whatever bytes came
+//! in. Secrets appear only with `show_secrets`.
+//!
+//! Invariant: a line carries no raw control character (serde_json escapes
+//! C0; `TerminalSafe` escapes DEL, C1 and the bidi and invisible format
+//! characters of `escape.rs` as `\uXXXX`), so `--format json` on a
+//! terminal cannot drive it or reorder text, and parsers see the same
+//! strings.
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+use serde_json::ser::Formatter;
 use serde_json::{json, Map, Value};
 
-use super::{escape, OutputOptions, SessionWriter};
+use super::escape::is_dangerous;
+use super::{OutputOptions, SessionWriter};
 use crate::capture::Timestamp;
 use crate::model::{Session, TimelineEvent, TimelineKind, Transaction};
 use crate::net::Dir;
@@ -123,9 +130,6 @@ fn transaction_json(t: &Transaction) -> Value {
             "accepted": r.accepted,
             "enhanced": r.enhanced.map(|e| e.to_string()),
         })).collect::<Vec<_>>(),
-        "rcpt_count": t.rcpt_count,
-        "rcpt_rejected": t.rcpt_rejected,
-        "rcpt_dropped": t.rcpt_count - t.rcpt_to.len() as u64,
         "transfer": t.transfer,
         "data_bytes": t.data_bytes,
         "code": t.code,
@@ -193,8 +197,7 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> SessionWriter for JsonWriter<W> {
     fn session(&mut self, s: &Session) -> io::Result<()> {
-        let v = session_json(s, &self.opts);
-        write_json_line(&mut self.out, &v)
+        write_line(&mut self.out, &session_json(s, &self.opts))
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -202,56 +205,56 @@ impl<W: Write> SessionWriter for JsonWriter<W> {
     }
 }
 
-/// One JSON value and a newline, with every character that could act on a
-/// terminal written as a `\uXXXX` escape: serde_json escapes C0 controls
-/// itself, but passes C1 controls (0x9b is a one-byte CSI) and bidi or
-/// invisible format characters through, and JSON Lines often end up on a
-/// terminal (`cat`, `tail -f`). The value parsed back is the same.
-pub fn write_json_line<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, TerminalSafe);
-    serde::Serialize::serialize(v, &mut ser).map_err(io::Error::from)?;
-    out.write_all(b"\n")
-}
-
+/// serde_json's compact format, with DEL, C1 controls and the bidi and
+/// invisible format characters written as `\uXXXX` too (serde_json
+/// escapes only C0). All of them are in the Basic Multilingual Plane, so
+/// one `\u` escape each.
 struct TerminalSafe;
 
-impl serde_json::ser::Formatter for TerminalSafe {
+impl Formatter for TerminalSafe {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        let mut rest = fragment;
-        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| escape::is_dangerous(c)) {
-            writer.write_all(&rest.as_bytes()[..i])?;
-            write!(writer, "\\u{:04x}", c as u32)?;
-            rest = &rest[i + c.len_utf8()..];
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c == '\u{7f}' || is_dangerous(c) {
+                writer.write_all(fragment[start..i].as_bytes())?;
+                write!(writer, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
         }
-        writer.write_all(rest.as_bytes())
+        writer.write_all(fragment[start..].as_bytes())
     }
+}
+
+/// `v` as one line of JSON, terminal-safe, then `\n`.
+fn write_line<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
+    v.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut *out,
+        TerminalSafe,
+    ))?;
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Found by the fuzz harness's JSON check (issue 7): a greeting with
+    /// DEL, U+009B (a one-byte CSI) and U+202E reached `--format json` raw.
     #[test]
-    fn test_json_line_escapes_c1_and_bidi_and_parses_back_the_same() {
-        let v = json!({"s": "\u{1b}]52;c;eA==\u{7} \u{9b}31m \u{202e}txt.exe \u{2066}x\u{feff}"});
+    fn test_regression_json_raw_del_c1_bidi() {
+        let v =
+            json!({"greeting\u{202e}": "\u{7f}\u{9b}31m \u{202e}txt.exe \u{1b} \u{e9}\u{4e16}"});
         let mut out = Vec::new();
-        write_json_line(&mut out, &v).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert!(
-            text.chars().all(|c| !c.is_control() || c == '\n')
-                && !text.chars().any(escape::is_dangerous),
-            "{text:?}"
+        write_line(&mut out, &v).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert_eq!(
+            line,
+            "{\"greeting\\u202e\":\"\\u007f\\u009b31m \\u202etxt.exe \\u001b \u{e9}\u{4e16}\"}\n"
         );
-        for esc in [
-            "\\u001b", "\\u0007", "\\u009b", "\\u202e", "\\u2066", "\\ufeff",
-        ] {
-            assert!(text.contains(esc), "{esc} missing in {text}");
-        }
-        let back: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, v);
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), v);
     }
 }

@@ -1,0 +1,5 @@
+//! A message through `.eml` export with attachments, every file inside the
+//! export directory; see `smtpscope_fuzz::eml_export`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| smtpscope_fuzz::eml_export(data));
