@@ -59,18 +59,39 @@ fn main() {
     println!("PgDn key: {:?} each", t.elapsed() / 100);
     app.update(Action::End);
     frame(&app, "frame at the end", 200);
+    // Sessions arriving (a live update): the lists catch up from the
+    // store's change log.
+    let mut arrive = |app: &mut App, what: &str, id: u64| {
+        let t = Instant::now();
+        let mut s2 = s.clone();
+        s2.id = ConnId(id);
+        app.apply(WorkerMsg::SessionFinished(Box::new(s2)));
+        app.refresh();
+        println!("{what}: {:?}", t.elapsed());
+    };
+    arrive(&mut app, "new session + list update", n + 1);
     let t = Instant::now();
     app.update(Action::StartSearch);
+    // "198.51" matches every session, "alice" none.
+    for c in "198.51".chars() {
+        app.update(Action::Input(c));
+    }
+    println!(
+        "typing a search that matches all: {:?} per key",
+        t.elapsed() / 7
+    );
+    for _ in 0..6 {
+        app.update(Action::InputBackspace);
+    }
+    let t = Instant::now();
     for c in "alice".chars() {
         app.update(Action::Input(c));
     }
-    println!("typing a 5-letter search: {:?} per key", t.elapsed() / 6);
-    // One more session arriving (a live update) rebuilds the list.
-    let t = Instant::now();
-    let mut s2 = s.clone();
-    s2.id = ConnId(n + 1);
-    app.apply(WorkerMsg::SessionFinished(Box::new(s2)));
-    app.refresh();
-    println!("new session + list rebuild: {:?}", t.elapsed());
+    println!(
+        "typing a search that matches none: {:?} per key",
+        t.elapsed() / 5
+    );
+    app.update(Action::Enter);
+    arrive(&mut app, "new session + list update, search on", n + 2);
     frame(&app, "frame with search", 200);
 }

@@ -304,12 +304,16 @@ fn test_filter_presets_search_and_sort() {
     let sizes: Vec<u64> = app
         .sessions
         .ids()
-        .iter()
-        .map(|id| app.store.get(*id).unwrap().facts.bytes)
+        .map(|id| app.store.get(id).unwrap().facts.bytes)
         .collect();
     assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
     keys(&mut app, &[Action::ReverseSort]);
-    let first = app.store.get(app.sessions.ids()[0]).unwrap().facts.bytes;
+    let first = app
+        .store
+        .get(app.sessions.id_at(0).unwrap())
+        .unwrap()
+        .facts
+        .bytes;
     assert_eq!(first, *sizes.last().unwrap());
 }
 
@@ -320,10 +324,7 @@ fn test_findings_enter_jumps_to_evidence_line() {
     assert_eq!(app.store.severity_counts(), [0, 1, 0, 1, 0]);
     keys(&mut app, &[Action::FocusPrev]);
     assert_eq!(app.findings.len(), 2);
-    assert_eq!(
-        app.findings.selected().unwrap().finding.severity,
-        Severity::High
-    );
+    assert_eq!(app.findings.selected().unwrap().severity, Severity::High);
     keys(&mut app, &[Action::Enter]);
     assert_eq!(app.focus, Pane::Timeline);
     assert_eq!(app.timeline.selected_row().unwrap().ev, 3);
@@ -675,4 +676,93 @@ fn test_teach_long_session_explains_only_what_scrolls_into_view() {
         "{events} events: {cached} explained, 13 moves and 12 frames in {:?}",
         started.elapsed()
     );
+}
+
+/// The sessions list and the findings list follow the store's change log
+/// instead of rebuilding; under random arrivals, updates of open sessions
+/// and drops by the session cap, with every sort and a search, they must
+/// always equal a rebuild from scratch.
+#[test]
+fn test_incremental_lists_equal_full_rebuild_under_churn() {
+    use smtpscope::tui::state::filter::visible;
+    let base = load(&["postfix-plain-delivery.pcap"], 80, 24);
+    let proto = base.store.iter().next().unwrap().session.clone();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    for (sort_steps, descending, search) in [
+        (0, false, ""),
+        (1, true, ""),
+        (2, false, "192.0.2"),
+        (2, true, "no such text"),
+    ] {
+        let mut app = App::new(AppConfig {
+            limits: StoreLimits {
+                max_sessions: 300,
+                ..StoreLimits::default()
+            },
+            ..AppConfig::default()
+        });
+        app.update(Action::Resize(160, 48));
+        for _ in 0..sort_steps {
+            app.update(Action::CycleSort);
+        }
+        if descending {
+            app.update(Action::ReverseSort);
+        }
+        app.sessions.filter.search = search.into();
+        app.sessions.invalidate();
+        let mut ids = 0u64;
+        for _round in 0..60 {
+            for _ in 0..next(40) {
+                let mut s = proto.clone();
+                let open = next(3) == 0;
+                // A new session, or news of a recent one.
+                s.id = if ids > 0 && next(2) == 0 {
+                    ConnId(ids - 1 - next(ids.min(20)))
+                } else {
+                    ids += 1;
+                    ConnId(ids - 1)
+                };
+                s.start = s.start.add_nanos(next(1_000_000) as i64);
+                s.transactions[0].data_bytes = Some(next(5_000));
+                s.warnings = (0..next(3))
+                    .map(|k| {
+                        let sev = ["info", "low", "high"][next(3) as usize];
+                        serde_json::json!({"id": format!("f{k}"), "severity": sev,
+                            "summary": "x", "evidence": {"events": [], "frames": []}})
+                    })
+                    .collect();
+                app.apply(if open {
+                    WorkerMsg::SessionUpdated(Box::new(s))
+                } else {
+                    WorkerMsg::SessionFinished(Box::new(s))
+                });
+            }
+            app.refresh();
+            let full: Vec<ConnId> = visible(
+                &app.store,
+                &app.sessions.filter,
+                app.sessions.sort,
+                app.sessions.descending,
+            )
+            .into_iter()
+            .map(|r| r.id())
+            .collect();
+            assert_eq!(app.sessions.ids().collect::<Vec<_>>(), full);
+            let mut rebuilt = smtpscope::tui::views::findings::FindingsView::default();
+            rebuilt.refresh(&app.store, None, 10);
+            assert_eq!(app.findings.len(), rebuilt.len());
+            for i in 0..rebuilt.len() {
+                rebuilt.list.selected = i;
+                app.findings.list.selected = i;
+                assert_eq!(app.findings.selected(), rebuilt.selected());
+            }
+        }
+        assert!(app.store.dropped_sessions > 0, "the cap was reached");
+    }
 }

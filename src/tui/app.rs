@@ -390,7 +390,7 @@ impl App {
 
     /// Select the finding's session and its evidence line.
     fn jump_to_finding(&mut self) {
-        let Some(item) = self.findings.selected().cloned() else {
+        let Some(item) = self.findings.selected().copied() else {
             return;
         };
         if !self.sessions.select_id(item.session) {
@@ -401,10 +401,10 @@ impl App {
             self.sessions.select_id(item.session);
         }
         self.refresh();
-        let ev = self
-            .store
-            .get(item.session)
-            .and_then(|e| item.finding.first_event(&e.session.timeline));
+        let ev = self.store.get(item.session).and_then(|e| {
+            let finding = e.facts.findings.get(item.index)?;
+            finding.first_event(&e.session.timeline)
+        });
         if let Some(ev) = ev {
             if let Some(i) = self.timeline.rows.iter().position(|r| r.ev == ev) {
                 let h = self.page(Pane::Timeline);

@@ -164,9 +164,14 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, e: &Entry) -> bool {
+        self.matches_lowered(e, &self.search.to_lowercase())
+    }
+
+    /// [`Filter::matches`] with the search already lowercased.
+    fn matches_lowered(&self, e: &Entry, search: &str) -> bool {
         self.preset.matches(e)
             && self.typed.matches(e)
-            && (self.search.is_empty() || e.facts.haystack.contains(&self.search.to_lowercase()))
+            && (search.is_empty() || e.facts.haystack.contains(search))
     }
 
     pub fn is_active(&self) -> bool {
@@ -174,33 +179,93 @@ impl Filter {
     }
 }
 
-/// The ids the list shows, in order. Linear in the store plus the sort.
-pub fn visible(store: &Store, filter: &Filter, sort: SortKey, descending: bool) -> Vec<ConnId> {
-    let search = filter.search.to_lowercase();
-    let mut rows: Vec<&Entry> = store
-        .iter()
-        .filter(|e| {
-            filter.preset.matches(e)
-                && filter.typed.matches(e)
-                && (search.is_empty() || e.facts.haystack.contains(&search))
-        })
-        .collect();
-    match sort {
-        // The store is already in arrival order.
-        SortKey::Time => rows.sort_by_key(|e| (e.session.start, e.session.id)),
-        SortKey::Findings => rows.sort_by(|a, b| {
-            (b.facts.max_severity, b.facts.findings.len(), a.session.id).cmp(&(
-                a.facts.max_severity,
-                a.facts.findings.len(),
-                b.session.id,
-            ))
-        }),
-        SortKey::Size => {
-            rows.sort_by(|a, b| (b.facts.bytes, a.session.id).cmp(&(a.facts.bytes, b.session.id)))
+/// Where a session sorts under a sort key: ascending `RowKey` order is
+/// the list's order (before `descending` reverses it). The id is last, so
+/// keys are unique and equal sessions keep arrival order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowKey(i64, i64, pub ConnId);
+
+impl RowKey {
+    pub fn of(e: &Entry, sort: SortKey) -> RowKey {
+        let id = e.session.id;
+        match sort {
+            SortKey::Time => RowKey(e.session.start.as_nanos(), 0, id),
+            // Most severe first (none last), then the most findings.
+            SortKey::Findings => RowKey(
+                -e.facts.max_severity.map_or(-1, |s| s as i64),
+                -(e.facts.findings.len() as i64),
+                id,
+            ),
+            SortKey::Size => RowKey(-(e.facts.bytes.min(i64::MAX as u64) as i64), 0, id),
         }
     }
+
+    pub fn id(self) -> ConnId {
+        self.2
+    }
+}
+
+/// The rows the list shows, in order. Linear in the store plus the sort.
+pub fn visible(store: &Store, filter: &Filter, sort: SortKey, descending: bool) -> Vec<RowKey> {
+    let search = filter.search.to_lowercase();
+    let mut rows: Vec<RowKey> = store
+        .iter()
+        .filter(|e| filter.matches_lowered(e, &search))
+        .map(|e| RowKey::of(e, sort))
+        .collect();
+    rows.sort_unstable();
     if descending {
         rows.reverse();
     }
-    rows.into_iter().map(|e| e.session.id).collect()
+    rows
+}
+
+/// Bring `rows` (as [`visible`] built them) up to date with the sessions
+/// in `changed`: linear in the rows, plus a sort of the changed ones, so
+/// a list of 100,000 follows arriving sessions without a rebuild.
+pub fn apply_changes(
+    rows: &mut Vec<RowKey>,
+    store: &Store,
+    changed: &[ConnId],
+    filter: &Filter,
+    sort: SortKey,
+    descending: bool,
+) {
+    // `changed` is sorted (see `Store::changed_since`).
+    rows.retain(|r| changed.binary_search(&r.id()).is_err());
+    let search = filter.search.to_lowercase();
+    let mut fresh: Vec<RowKey> = changed
+        .iter()
+        .filter_map(|id| store.get(*id))
+        .filter(|e| filter.matches_lowered(e, &search))
+        .map(|e| RowKey::of(e, sort))
+        .collect();
+    if fresh.is_empty() {
+        return;
+    }
+    fresh.sort_unstable();
+    if descending {
+        fresh.reverse();
+    }
+    let old = std::mem::take(rows);
+    *rows = merge_sorted(old, fresh, |a, b| if descending { a > b } else { a < b });
+}
+
+/// Two lists, each in the order `before` defines, as one (`old` first
+/// among equals).
+pub fn merge_sorted<T>(old: Vec<T>, fresh: Vec<T>, before: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut out = Vec::with_capacity(old.len() + fresh.len());
+    let mut old = old.into_iter().peekable();
+    let mut fresh = fresh.into_iter().peekable();
+    loop {
+        let take_fresh = match (old.peek(), fresh.peek()) {
+            (Some(o), Some(f)) => before(f, o),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        match if take_fresh { fresh.next() } else { old.next() } {
+            Some(item) => out.push(item),
+            None => return out,
+        }
+    }
 }

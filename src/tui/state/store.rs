@@ -7,7 +7,7 @@
 //! their raw message first; headers and MIME summary stay). Both drops are
 //! counted for the status bar.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::model::Session;
 use crate::net::ConnId;
@@ -210,7 +210,19 @@ pub struct Store {
     pub generation: u64,
     /// Findings held, by severity: [critical, high, medium, low, info].
     sev_counts: [usize; 5],
+    /// Recent changes, oldest first: the generation each made and the
+    /// session it inserted, replaced or removed. Views catch up from it
+    /// instead of rebuilding from all sessions.
+    changes: VecDeque<(u64, ConnId)>,
+    /// Every change after this generation is in `changes`.
+    changes_floor: u64,
+    /// Entries before this id hold no raw message bytes any more.
+    raw_cursor: ConnId,
 }
+
+/// Changes remembered for views that catch up; a view further behind
+/// rebuilds from scratch.
+pub const MAX_CHANGE_LOG: usize = 65_536;
 
 impl Store {
     pub fn new(limits: StoreLimits) -> Store {
@@ -240,6 +252,34 @@ impl Store {
         self.message_bytes
     }
 
+    /// Sessions changed since `generation` (each once, in no particular
+    /// order), or `None` when the log no longer reaches back that far.
+    pub fn changed_since(&self, generation: u64) -> Option<Vec<ConnId>> {
+        if generation < self.changes_floor {
+            return None;
+        }
+        let mut ids: Vec<ConnId> = self
+            .changes
+            .iter()
+            .rev()
+            .take_while(|(g, _)| *g > generation)
+            .map(|(_, id)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Some(ids)
+    }
+
+    fn changed(&mut self, id: ConnId) {
+        self.generation += 1;
+        self.changes.push_back((self.generation, id));
+        if self.changes.len() > MAX_CHANGE_LOG {
+            if let Some((g, _)) = self.changes.pop_front() {
+                self.changes_floor = g;
+            }
+        }
+    }
+
     /// Insert or replace a session (a snapshot while `open`, then the
     /// finished one). A snapshot never replaces a finished session.
     pub fn upsert(&mut self, session: Session, open: bool) {
@@ -253,12 +293,15 @@ impl Store {
             open,
         };
         self.message_bytes += entry.message_bytes();
+        if entry.message_bytes() > 0 {
+            self.raw_cursor = self.raw_cursor.min(id);
+        }
         self.count_findings(&entry, true);
         if let Some(old) = self.entries.insert(id, entry) {
             self.message_bytes -= old.message_bytes().min(self.message_bytes);
             self.count_findings(&old, false);
         }
-        self.generation += 1;
+        self.changed(id);
         self.enforce_limits();
     }
 
@@ -276,13 +319,17 @@ impl Store {
                 self.message_bytes -= old.message_bytes().min(self.message_bytes);
                 self.count_findings(&old, false);
                 self.dropped_sessions += 1;
+                self.changed(id);
             }
         }
         if self.message_bytes > self.limits.max_message_bytes {
-            for e in self.entries.values_mut() {
+            // Oldest first, from where the last trim stopped: what lies
+            // before the cursor has nothing left to drop.
+            for (id, e) in self.entries.range_mut(self.raw_cursor..) {
                 if self.message_bytes <= self.limits.max_message_bytes {
                     break;
                 }
+                self.raw_cursor = *id;
                 for t in &mut e.session.transactions {
                     if let Some(raw) = t.raw_message.take() {
                         self.message_bytes -= (raw.len() as u64).min(self.message_bytes);

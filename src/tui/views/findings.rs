@@ -7,8 +7,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::super::app::{App, Pane};
+use super::super::state::filter::merge_sorted;
 use super::super::state::list::ListState;
-use super::super::state::store::{Finding, Store};
+use super::super::state::store::{Finding, Severity, Store};
 use super::super::theme;
 use super::{highlight, pane_block};
 use crate::net::ConnId;
@@ -21,10 +22,38 @@ pub enum FindingsScope {
     Session,
 }
 
-#[derive(Clone, Debug)]
+/// One row: which finding of which session (the finding itself stays in
+/// the store, so that following 100,000 sessions moves small rows).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FindingItem {
     pub session: ConnId,
-    pub finding: Finding,
+    /// Its place among the session's findings.
+    pub index: usize,
+    pub severity: Severity,
+}
+
+impl FindingItem {
+    /// List order: most severe first, then by session and place.
+    fn key(&self) -> (std::cmp::Reverse<Severity>, ConnId, usize) {
+        (std::cmp::Reverse(self.severity), self.session, self.index)
+    }
+
+    pub fn finding<'s>(&self, store: &'s Store) -> Option<&'s Finding> {
+        store.get(self.session)?.facts.findings.get(self.index)
+    }
+}
+
+/// The findings of `e`, as list items.
+fn items_of(e: &super::super::state::store::Entry) -> impl Iterator<Item = FindingItem> + '_ {
+    e.facts
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(index, f)| FindingItem {
+            session: e.session.id,
+            index,
+            severity: f.severity,
+        })
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +81,9 @@ impl FindingsView {
         self.items.get(self.list.selected)
     }
 
+    /// Catch up with the store: the whole capture's list follows the
+    /// store's change log (only changed sessions' findings are copied);
+    /// the one-session list is rebuilt, it is short.
     pub fn refresh(&mut self, store: &Store, current: Option<ConnId>, height: usize) {
         let key = (
             store.generation,
@@ -60,27 +92,35 @@ impl FindingsView {
                 .flatten(),
         );
         if self.built != Some(key) {
-            self.items.clear();
-            let entries: Box<dyn Iterator<Item = _>> = match self.scope {
-                FindingsScope::All => Box::new(store.iter()),
-                FindingsScope::Session => {
-                    Box::new(current.and_then(|id| store.get(id)).into_iter())
-                }
+            let changed = match (self.built, self.scope) {
+                (Some((g, None)), FindingsScope::All) => store.changed_since(g),
+                _ => None,
             };
-            for e in entries {
-                for f in &e.facts.findings {
-                    self.items.push(FindingItem {
-                        session: e.session.id,
-                        finding: f.clone(),
-                    });
+            match changed {
+                Some(changed) => {
+                    self.items
+                        .retain(|i| changed.binary_search(&i.session).is_err());
+                    let mut fresh: Vec<FindingItem> = changed
+                        .iter()
+                        .filter_map(|id| store.get(*id))
+                        .flat_map(items_of)
+                        .collect();
+                    fresh.sort_by_key(FindingItem::key);
+                    let old = std::mem::take(&mut self.items);
+                    self.items = merge_sorted(old, fresh, |a, b| a.key() < b.key());
+                }
+                None => {
+                    self.items = match self.scope {
+                        FindingsScope::All => store.iter().flat_map(items_of).collect(),
+                        FindingsScope::Session => current
+                            .and_then(|id| store.get(id))
+                            .into_iter()
+                            .flat_map(items_of)
+                            .collect(),
+                    };
+                    self.items.sort_by_key(FindingItem::key);
                 }
             }
-            self.items.sort_by(|a, b| {
-                b.finding
-                    .severity
-                    .cmp(&a.finding.severity)
-                    .then(a.session.cmp(&b.session))
-            });
             self.built = Some(key);
         }
         self.list.clamp(self.items.len(), height);
@@ -111,7 +151,9 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         if v.list.offset + i == v.list.selected {
             highlight(f, r, theme::selected(app.focus == Pane::Findings));
         }
-        let fd = &item.finding;
+        let Some(fd) = item.finding(&app.store) else {
+            continue;
+        };
         let line = Line::from(vec![
             Span::styled(
                 format!("{:<8}", fd.severity.as_str()),

@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
 use super::super::app::{App, Pane};
-use super::super::state::filter::{visible, Filter, SortKey};
+use super::super::state::filter::{apply_changes, visible, Filter, RowKey, SortKey};
 use super::super::state::list::ListState;
 use super::super::state::store::{Entry, Store, TlsBadge};
 use super::super::theme;
@@ -23,43 +23,42 @@ pub struct SessionsView {
     pub descending: bool,
     /// Keep the newest session selected.
     pub follow: bool,
-    ids: Vec<ConnId>,
+    /// The listed sessions in display order, with their sort keys.
+    rows: Vec<RowKey>,
+    /// The store generation `rows` reflects; `None` after the filter or
+    /// the sort changed (a full rebuild).
     built_generation: Option<u64>,
-    /// When the list was last rebuilt because data arrived.
-    built_at: Option<std::time::Instant>,
 }
-
-/// Lists at least this long are rebuilt for arriving data at most every
-/// [`LARGE_REBUILD_INTERVAL`] (a rebuild of 100,000 sessions costs about
-/// 150 ms); user actions still rebuild at once.
-pub const LARGE_LIST: usize = 10_000;
-pub const LARGE_REBUILD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
 
 impl SessionsView {
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.rows.is_empty()
     }
 
-    pub fn ids(&self) -> &[ConnId] {
-        &self.ids
+    /// The listed sessions, in display order.
+    pub fn ids(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.rows.iter().map(|r| r.id())
+    }
+
+    pub fn id_at(&self, index: usize) -> Option<ConnId> {
+        self.rows.get(index).map(|r| r.id())
     }
 
     pub fn invalidate(&mut self) {
         self.built_generation = None;
-        self.built_at = None;
     }
 
     pub fn current(&self) -> Option<ConnId> {
-        self.ids.get(self.list.selected).copied()
+        self.id_at(self.list.selected)
     }
 
     /// Select `id` if listed.
     pub fn select_id(&mut self, id: ConnId) -> bool {
-        match self.ids.iter().position(|i| *i == id) {
+        match self.rows.iter().position(|r| r.id() == id) {
             Some(i) => {
                 self.list.selected = i;
                 true
@@ -68,29 +67,37 @@ impl SessionsView {
         }
     }
 
+    /// Catch up with the store: from its change log when it reaches back
+    /// far enough (cheap: linear in the rows), else by a full rebuild.
     pub fn refresh(&mut self, store: &Store, height: usize) {
-        let throttled = self.built_generation.is_some()
-            && self.ids.len() >= LARGE_LIST
-            && self
-                .built_at
-                .is_some_and(|t| t.elapsed() < LARGE_REBUILD_INTERVAL);
-        if self.built_generation != Some(store.generation) && !throttled {
-            if self.built_generation.is_some() {
-                self.built_at = Some(std::time::Instant::now());
-            }
+        if self.built_generation != Some(store.generation) {
             let keep = self.current();
-            self.ids = visible(store, &self.filter, self.sort, self.descending);
+            let changed = self
+                .built_generation
+                .and_then(|g| store.changed_since(g))
+                .filter(|c| c.len() <= self.rows.len() / 2 + 1024);
+            match changed {
+                Some(changed) => apply_changes(
+                    &mut self.rows,
+                    store,
+                    &changed,
+                    &self.filter,
+                    self.sort,
+                    self.descending,
+                ),
+                None => self.rows = visible(store, &self.filter, self.sort, self.descending),
+            }
             self.built_generation = Some(store.generation);
             if let Some(id) = keep {
                 self.select_id(id);
             }
             if self.follow {
-                if let Some((i, _)) = self.ids.iter().enumerate().max_by_key(|(_, id)| **id) {
+                if let Some((i, _)) = self.rows.iter().enumerate().max_by_key(|(_, r)| r.id()) {
                     self.list.selected = i;
                 }
             }
         }
-        self.list.clamp(self.ids.len(), height);
+        self.list.clamp(self.rows.len(), height);
     }
 }
 
@@ -159,12 +166,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
     let block = pane_block(title, app, Pane::Sessions);
     let wide = area.width >= 96;
     let height = area.height.saturating_sub(3) as usize;
-    let end = (v.list.offset + height).min(v.ids.len());
-    let rows = v.ids[v.list.offset.min(end)..end]
+    let end = (v.list.offset + height).min(v.rows.len());
+    let rows = v.rows[v.list.offset.min(end)..end]
         .iter()
         .enumerate()
-        .filter_map(|(i, id)| {
-            let e = app.store.get(*id)?;
+        .filter_map(|(i, r)| {
+            let e = app.store.get(r.id())?;
             let s = &e.session;
             let mut cells: Vec<Cell> = vec![Cell::from(s.id.to_string())];
             if wide {
@@ -253,7 +260,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         .column_spacing(1)
         .block(block);
     f.render_widget(table, area);
-    if v.ids.is_empty() {
+    if v.rows.is_empty() {
         let msg = if app.status.done {
             if app.store.is_empty() {
                 "no SMTP sessions in this capture"
