@@ -61,7 +61,7 @@ fn main() {
     frame(&app, "frame at the end", 200);
     // Sessions arriving (a live update): the lists catch up from the
     // store's change log.
-    let mut arrive = |app: &mut App, what: &str, id: u64| {
+    let arrive = |app: &mut App, what: &str, id: u64| {
         let t = Instant::now();
         let mut s2 = s.clone();
         s2.id = ConnId(id);
