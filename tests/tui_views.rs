@@ -766,3 +766,45 @@ fn test_incremental_lists_equal_full_rebuild_under_churn() {
         assert!(app.store.dropped_sessions > 0, "the cap was reached");
     }
 }
+
+/// AUTH secrets are masked on screen unless the UI was started with
+/// `--show-secrets`; then the AUTH line and the detail pane show them.
+#[test]
+fn test_auth_secret_masked_unless_show_secrets() {
+    use smtpscope::tui::testing::load_files_with;
+    let screen = |show_secrets: bool| {
+        let mut app = load_files_with(
+            &[cap("aiosmtpd-auth-plain.pcap")],
+            AppConfig {
+                show_secrets,
+                ..AppConfig::default()
+            },
+            160,
+            48,
+        );
+        keys(&mut app, &[Action::Enter]);
+        let i = app
+            .timeline
+            .rows
+            .iter()
+            .position(|r| r.text.starts_with("AUTH PLAIN"))
+            .expect("the AUTH line");
+        for _ in 0..i {
+            app.update(Action::Down);
+        }
+        render_to_string(&app)
+    };
+    let masked = screen(false);
+    assert!(masked.contains("AUTH PLAIN ********"), "{masked}");
+    assert!(
+        masked.contains("masked (run with --show-secrets"),
+        "{masked}"
+    );
+    assert!(!masked.contains("AGFsaWNl") && !masked.contains("wonderland"));
+    let shown = screen(true);
+    assert!(
+        shown.contains("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ="),
+        "{shown}"
+    );
+    assert!(shown.contains("alice, secret wonderland)"), "{shown}");
+}

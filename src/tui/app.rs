@@ -61,6 +61,8 @@ pub struct AppConfig {
     pub export_dir: PathBuf,
     /// Start in teaching mode (`--teach`).
     pub teach: bool,
+    /// `--show-secrets`: decoded SASL secrets instead of the mask.
+    pub show_secrets: bool,
 }
 
 impl Default for AppConfig {
@@ -71,6 +73,7 @@ impl Default for AppConfig {
             limits: StoreLimits::default(),
             export_dir: PathBuf::from("smtpscope-export"),
             teach: false,
+            show_secrets: false,
         }
     }
 }
@@ -100,6 +103,7 @@ impl App {
         sessions.follow = live;
         let mut timeline = TimelineView::default();
         timeline.teach = cfg.teach;
+        timeline.show_secrets = cfg.show_secrets;
         App {
             store: Store::new(cfg.limits),
             sessions,

@@ -196,6 +196,7 @@ pub fn run(args: &Args, source: TuiSource) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| "smtpscope-export".into()),
         teach: args.teach,
+        show_secrets: args.show_secrets,
     });
 
     let terminate = Arc::new(AtomicBool::new(false));

@@ -11,9 +11,14 @@ use super::worker::{spawn_files, WorkerConfig, WorkerMsg};
 
 /// An App of `width` x `height` that has read `files` to the end.
 pub fn load_files(files: &[String], width: u16, height: u16) -> App {
+    load_files_with(files, AppConfig::default(), width, height)
+}
+
+/// [`load_files`] with a configuration of its own (its label is replaced).
+pub fn load_files_with(files: &[String], cfg: AppConfig, width: u16, height: u16) -> App {
     let mut app = App::new(AppConfig {
         source_label: super::files_label(files),
-        ..AppConfig::default()
+        ..cfg
     });
     let worker = spawn_files(files.to_vec(), WorkerConfig::default());
     while let Ok(m) = worker.receiver().recv() {

@@ -153,7 +153,9 @@ pub fn body_lines(raw: &[u8], max: usize) -> Vec<String> {
     }
 }
 
-pub fn build(s: &Session, expanded: &BTreeSet<usize>) -> Vec<Row> {
+/// `show_secrets`: a masked line shows its decoded secret (already
+/// escaped by the model) instead, as `--show-secrets` asks.
+pub fn build(s: &Session, expanded: &BTreeSet<usize>, show_secrets: bool) -> Vec<Row> {
     let groups = pipeline_groups(s);
     let mut rows = Vec::with_capacity(s.timeline.len() + 16);
     for (i, ev) in s.timeline.iter().enumerate() {
@@ -163,7 +165,15 @@ pub fn build(s: &Session, expanded: &BTreeSet<usize>) -> Vec<Row> {
             | TimelineKind::Reply
             | TimelineKind::Greeting
             | TimelineKind::AuthResponse => {
-                for (n, l) in ev.lines.iter().enumerate() {
+                let revealed: Vec<String>;
+                let lines = match ev.secret.as_ref().filter(|_| show_secrets) {
+                    Some(secret) => {
+                        revealed = vec![secret.reveal().to_string()];
+                        &revealed
+                    }
+                    None => &ev.lines,
+                };
+                for (n, l) in lines.iter().enumerate() {
                     rows.push(Row {
                         ev: i,
                         kind: RowKind::Line(n),

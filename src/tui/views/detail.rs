@@ -99,10 +99,29 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
     if let Some(l) = ev.latency_ns {
         lines.push(field("latency", format_duration_nanos(l)));
     }
-    if ev.secret.is_some() {
+    if let Some(secret) = &ev.secret {
         lines.push(field(
             "secret",
-            "masked (run with --show-secrets to see it)".into(),
+            if app.timeline.show_secrets {
+                // Escaped by the model when it was decoded; the session's
+                // AUTH record has the credential itself.
+                match s.auth.as_ref().and_then(|a| a.secret.as_ref()) {
+                    Some(cred) => format!(
+                        "{} (user {}, secret {})",
+                        secret.reveal(),
+                        escape_str(
+                            s.auth
+                                .as_ref()
+                                .and_then(|a| a.user.as_deref())
+                                .unwrap_or("-")
+                        ),
+                        escape_str(cred.reveal())
+                    ),
+                    None => secret.reveal().to_string(),
+                }
+            } else {
+                "masked (run with --show-secrets to see it)".into()
+            },
         ));
     }
     match ev.kind {

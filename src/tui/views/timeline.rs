@@ -36,6 +36,8 @@ pub struct TimelineView {
     pub detail_scroll: u16,
     /// Teaching mode: explanations inline under each dialogue line.
     pub teach: bool,
+    /// `--show-secrets`: SASL responses shown decoded instead of masked.
+    pub show_secrets: bool,
     pub explain: TeachCache,
     /// What the rows were built from: (timeline length, last event, open).
     built: Option<(usize, Timestamp, bool)>,
@@ -67,7 +69,7 @@ impl TimelineView {
         let s = &entry.session;
         let mark = (s.timeline.len(), s.last_ts, entry.open);
         if self.built != Some(mark) {
-            self.rows = build(s, &self.expanded);
+            self.rows = build(s, &self.expanded, self.show_secrets);
             self.built = Some(mark);
             if tail {
                 self.list.selected = self.rows.len().saturating_sub(1);
