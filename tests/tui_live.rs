@@ -34,6 +34,19 @@ fn tui_live_shows_our_own_loopback_session_and_its_helo() {
             .any(|l| l.contains("127.0.0.1:") && l.contains(&server) && l.contains("probe.test"))
     });
     assert!(s.contains("Sessions 1/1"), "{s}");
+    // Traffic has stopped: the status bar still catches up with every
+    // packet of the exchange (a handshake, a dozen lines, two FINs), and
+    // the session shows as closed.
+    t.wait_for("the status bar counting the whole exchange", |s| {
+        let pkts = s
+            .lines()
+            .next()
+            .and_then(|l| l.split(" pkts").next())
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        pkts >= 10 && s.contains("closed")
+    });
     t.keys(&["q"]);
     let s = t.wait_for("the exit", |s| s.contains("EXITED:"));
     assert!(s.contains("EXITED:0"), "{s}");

@@ -79,6 +79,8 @@ pub struct LiveSource {
     stop: Arc<AtomicBool>,
     frame: u64,
     buf: Vec<u8>,
+    /// Time and wire length of the packet in `buf`.
+    current: (Timestamp, u32),
 }
 
 impl LiveSource {
@@ -140,6 +142,7 @@ impl LiveSource {
             stop,
             frame: 0,
             buf: Vec::with_capacity(SNAPLEN as usize),
+            current: (Timestamp::from_nanos(0), 0),
         })
     }
 
@@ -167,59 +170,88 @@ impl LiveSource {
     }
 }
 
-impl PacketSource for LiveSource {
-    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+/// What one [`LiveSource::poll`] found.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LivePoll {
+    /// A packet, now in [`LiveSource::packet`].
+    Packet,
+    /// Nothing arrived for a moment: a chance to refresh views.
+    Idle,
+    /// The capture stopped (signal, or the interface went away).
+    End,
+}
+
+impl LiveSource {
+    /// Wait briefly for the next packet. Unlike `next_packet`, an idle
+    /// interface returns `Idle`, so a viewer can show what it has.
+    pub fn poll(&mut self) -> Result<LivePoll, CaptureError> {
         let io_err = |iface: &str, source| CaptureError::Io {
             path: iface.to_string(),
             offset: 0,
             source,
         };
-        loop {
-            if self.stop.load(Ordering::Relaxed) {
+        if self.stop.load(Ordering::Relaxed) {
+            self.flush().map_err(|e| io_err(&self.iface, e))?;
+            return Ok(LivePoll::End);
+        }
+        // libpcap's packet borrows the capture handle; copying it into
+        // our buffer (one memcpy) lets the read loop retry on timeouts.
+        let (ts, orig_len) = match self.cap.next_packet() {
+            Ok(p) => {
+                self.buf.clear();
+                self.buf.extend_from_slice(p.data);
+                (
+                    Timestamp::from_parts(
+                        // time_t is i64 on the 64-bit targets we build
+                        // for; the cast keeps 32-bit ones compiling.
+                        #[allow(clippy::unnecessary_cast)]
+                        {
+                            p.header.ts.tv_sec as i64
+                        },
+                        p.header.ts.tv_usec as u64,
+                        1_000_000,
+                    ),
+                    p.header.len,
+                )
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                // Idle: a good moment to get the -w file onto disk.
                 self.flush().map_err(|e| io_err(&self.iface, e))?;
-                return Ok(None);
+                std::thread::sleep(std::time::Duration::from_millis(IDLE_POLL_MS));
+                return Ok(LivePoll::Idle);
             }
-            // libpcap's packet borrows the capture handle; copying it into
-            // our buffer (one memcpy) lets the read loop retry on timeouts.
-            let (ts, orig_len) = match self.cap.next_packet() {
-                Ok(p) => {
-                    self.buf.clear();
-                    self.buf.extend_from_slice(p.data);
-                    (
-                        Timestamp::from_parts(
-                            // time_t is i64 on the 64-bit targets we build
-                            // for; the cast keeps 32-bit ones compiling.
-                            #[allow(clippy::unnecessary_cast)]
-                            {
-                                p.header.ts.tv_sec as i64
-                            },
-                            p.header.ts.tv_usec as u64,
-                            1_000_000,
-                        ),
-                        p.header.len,
-                    )
-                }
-                Err(pcap::Error::TimeoutExpired) => {
-                    // Idle: a good moment to get the -w file onto disk.
-                    self.flush().map_err(|e| io_err(&self.iface, e))?;
-                    std::thread::sleep(std::time::Duration::from_millis(IDLE_POLL_MS));
-                    continue;
-                }
-                Err(pcap::Error::NoMorePackets) => return Ok(None),
-                Err(e) => return Err(io_err(&self.iface, std::io::Error::other(e.to_string()))),
-            };
-            if let Some(w) = &mut self.tee {
-                w.write_packet(ts, &self.buf, orig_len)
-                    .map_err(|e| io_err(&self.iface, e))?;
+            Err(pcap::Error::NoMorePackets) => return Ok(LivePoll::End),
+            Err(e) => return Err(io_err(&self.iface, std::io::Error::other(e.to_string()))),
+        };
+        if let Some(w) = &mut self.tee {
+            w.write_packet(ts, &self.buf, orig_len)
+                .map_err(|e| io_err(&self.iface, e))?;
+        }
+        self.frame += 1;
+        self.current = (ts, orig_len);
+        Ok(LivePoll::Packet)
+    }
+
+    /// The packet the last `poll` returned `Packet` for.
+    pub fn packet(&self) -> Packet<'_> {
+        Packet {
+            frame: self.frame,
+            ts: self.current.0,
+            link: self.link,
+            data: &self.buf,
+            orig_len: self.current.1,
+        }
+    }
+}
+
+impl PacketSource for LiveSource {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        loop {
+            match self.poll()? {
+                LivePoll::Packet => return Ok(Some(self.packet())),
+                LivePoll::End => return Ok(None),
+                LivePoll::Idle => {}
             }
-            self.frame += 1;
-            return Ok(Some(Packet {
-                frame: self.frame,
-                ts,
-                link: self.link,
-                data: &self.buf,
-                orig_len,
-            }));
         }
     }
 }

@@ -404,20 +404,27 @@ impl Driver {
 
     #[cfg(feature = "live")]
     fn run_live(mut self, source: &mut crate::capture::live::LiveSource, cfg: WorkerConfig) {
-        use crate::capture::PacketSource;
+        use crate::capture::live::LivePoll;
         let mut p = self.pipeline(cfg.pipeline, cfg.analysis);
         let mut table = FlowTable::new(cfg.flow);
         let mut errors = Vec::new();
         self.kernel_dropped = Some(0);
         loop {
-            match source.next_packet() {
-                Ok(Some(pkt)) => {
+            match source.poll() {
+                Ok(LivePoll::Packet) => {
+                    let pkt = source.packet();
                     if !self.before_packet(pkt.ts, &p, &table) {
                         break;
                     }
                     table.process(&pkt, &mut p);
                 }
-                Ok(None) => break,
+                // A quiet interface still gets its last packets on screen.
+                Ok(LivePoll::Idle) => {
+                    if self.stopped() {
+                        break;
+                    }
+                }
+                Ok(LivePoll::End) => break,
                 Err(e) => {
                     errors.push(e.to_string());
                     break;
