@@ -808,3 +808,26 @@ fn test_auth_secret_masked_unless_show_secrets() {
     );
     assert!(shown.contains("alice, secret wonderland)"), "{shown}");
 }
+
+#[test]
+fn test_esc_on_sessions_clears_search_and_typed_filter() {
+    let mut app = load(&["tour.pcap", "postfix-starttls.pcap"], 120, 32);
+    keys(
+        &mut app,
+        &[
+            Action::StartSearch,
+            Action::Input('q'),
+            Action::Input('q'),
+            Action::Enter,
+        ],
+    );
+    keys(
+        &mut app,
+        &[Action::StartTypedFilter, Action::Input('z'), Action::Enter],
+    );
+    assert!(app.sessions.filter.is_active());
+    assert_eq!(app.sessions.len(), 0);
+    keys(&mut app, &[Action::Back]);
+    assert!(!app.sessions.filter.is_active());
+    assert_eq!(app.sessions.len(), 2);
+}

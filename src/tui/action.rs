@@ -57,7 +57,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Tab Shift-Tab", "next / previous pane"),
     ("Enter", "open session; expand DATA, again opens message;"),
     ("", "in findings: jump to the evidence line"),
-    ("Esc", "close overlay or prompt, back to the previous pane"),
+    (
+        "Esc",
+        "close overlay/prompt, back a pane; clear search+filter",
+    ),
     ("/", "search: address, HELO, subject, command, user"),
     ("f", "filter presets: findings, AUTH, rejected, TLS, no TLS"),
     ("F", "typed filter: auth tls notls rejected findings open"),

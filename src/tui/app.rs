@@ -196,6 +196,16 @@ impl App {
             Action::ToggleHelp => self.help = !self.help,
             Action::Back if self.help => self.help = false,
             Action::Back if self.message.is_some() => self.message = None,
+            // On the sessions list, Esc drops the search and typed filter.
+            Action::Back
+                if self.focus == Pane::Sessions
+                    && (!self.sessions.filter.search.is_empty()
+                        || !self.sessions.filter.typed.is_empty()) =>
+            {
+                self.sessions.filter.search.clear();
+                self.sessions.filter.typed = Default::default();
+                self.sessions.invalidate();
+            }
             Action::Back => {
                 self.focus = match self.focus {
                     Pane::Detail => Pane::Timeline,
