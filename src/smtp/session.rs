@@ -181,6 +181,8 @@ struct Core {
     acc: Option<ReplyAcc>,
     greeting_seen: bool,
     any_reply: bool,
+    /// The reply being handled is the 220 to STARTTLS.
+    tls_after_reply: bool,
     caps: Capabilities,
     ehlo_seen: bool,
     auth: Option<AuthExchange>,
@@ -224,6 +226,7 @@ impl SessionDecoder {
                 acc: None,
                 greeting_seen: false,
                 any_reply: false,
+                tls_after_reply: false,
                 caps: Capabilities::default(),
                 ehlo_seen: false,
                 auth: None,
@@ -1357,6 +1360,14 @@ impl Core {
                 first_frame: acc.first_frame,
             }),
         });
+        if std::mem::take(&mut self.tls_after_reply) {
+            out.push(Event {
+                ts,
+                frame,
+                dir: Dir::ServerToClient,
+                kind: EventKind::TlsStarted { implicit: false },
+            });
+        }
     }
 
     /// The state machine: apply a reply to the request it answers.
@@ -1452,12 +1463,9 @@ impl Core {
             ) => {
                 self.server_mode = ServerMode::TlsPending;
                 let prev = std::mem::replace(&mut self.client_mode, ClientMode::TlsPending);
-                out.push(Event {
-                    ts,
-                    frame,
-                    dir: Dir::ServerToClient,
-                    kind: EventKind::TlsStarted { implicit: false },
-                });
+                // Reported after the 220 itself (see `reply`): the
+                // timeline reads STARTTLS, 220, TLS.
+                self.tls_after_reply = true;
                 if let ClientMode::Hold(HoldFor::StartTls, held) = prev {
                     self.replay = Some(Replay { held });
                 }
