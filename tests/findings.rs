@@ -1,5 +1,6 @@
-//! Security findings: for every finding id a generated session that raises
-//! it (asserting id, severity and evidence) and a near miss that must not;
+//! Security findings: for every finding id a small generated capture that
+//! raises it (asserting id, severity and evidence) and a near miss that
+//! must not;
 //! the benign-capture guard; and docs/findings.md kept in step with
 //! `analysis::catalogue()`.
 
@@ -11,10 +12,13 @@ use base64::Engine;
 use smtpscope::analysis::{
     catalogue, catalogue_markdown, AnalysisConfig, Analyzer, Finding, Severity,
 };
-use smtpscope::capture::Timestamp;
-use smtpscope::model::{Session, SessionBuilder};
-use smtpscope::net::{Chunk, CloseReason, ConnId, ConnMeta, Dir, RoleSource};
-use smtpscope::smtp::{DecoderConfig, SessionDecoder};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::{tcp_packet, ACK, FINACK, SYN, SYNACK};
+use smtpscope::capture::writer::PcapWriter;
+use smtpscope::capture::{LinkType, Timestamp};
+use smtpscope::model::Session;
+use smtpscope::net::{ConnId, Dir};
 
 use Dir::{ClientToServer as C, ServerToClient as S};
 use Severity::*;
@@ -27,34 +31,66 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// Runs a byte script through the real decoder and model. Step i is
-/// frame i + 2.
+/// Writes a byte script as a small capture with the project's own pcap
+/// writer (a handshake, one segment per step, each acknowledged, FINs),
+/// then reads it back through the whole pipeline, as `smtpscope FILE`
+/// would. Step i is frame 4 + 2i, at i + 1 ms. The capture stays in the
+/// scratch directory for a look in the UI.
 fn session(id: u64, client: &str, port: u16, steps: &[(Dir, &[u8])]) -> Session {
-    let m = ConnMeta {
-        id: ConnId(id),
-        client: client.parse::<SocketAddr>().unwrap(),
-        server: format!("198.51.100.25:{port}").parse().unwrap(),
-        start: Timestamp::from_nanos(1_714_564_800_000_000_000 + id as i64 * 1000 * MS),
-        first_frame: 1,
-        roles: RoleSource::Handshake,
+    static N: AtomicU64 = AtomicU64::new(0);
+    let client: SocketAddr = client.parse().unwrap();
+    let server: SocketAddr = format!("198.51.100.25:{port}").parse().unwrap();
+    let start = 1_714_564_800_000_000_000 + id as i64 * 1000 * MS;
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| common::scratch("findings"));
+    let path = dir.join(format!(
+        "{}-session{id}.pcap",
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut w = PcapWriter::new(
+        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
+        LinkType::RAW,
+    )
+    .unwrap();
+    let mut put = |ms: i64, us: i64, p: Vec<u8>| {
+        let ts = Timestamp::from_nanos(start + ms * MS + us * 1000);
+        w.write_packet(ts, &p, p.len() as u32).unwrap();
     };
-    let mut dec = SessionDecoder::new(&DecoderConfig::default(), &m, port == 465);
-    let mut b = SessionBuilder::new(&m);
-    let mut out = Vec::new();
-    let mut ts = m.start;
+    let (mut c, mut sv) = (1000u32, 5000u32);
+    put(0, 0, tcp_packet(client, server, c, 0, SYN, b""));
+    put(0, 1, tcp_packet(server, client, sv, c + 1, SYNACK, b""));
+    c += 1;
+    sv += 1;
+    put(0, 2, tcp_packet(client, server, c, sv, ACK, b""));
     for (i, (dir, bytes)) in steps.iter().enumerate() {
-        ts = m.start.add_nanos((i as i64 + 1) * MS);
-        let chunk = Chunk {
-            ts,
-            frame: i as u64 + 2,
-            bytes,
-        };
-        dec.feed(*dir, chunk, &mut out);
-        b.apply_all(out.drain(..));
+        let ms = i as i64 + 1;
+        let n = bytes.len() as u32;
+        match dir {
+            C => {
+                put(ms, 0, tcp_packet(client, server, c, sv, ACK, bytes));
+                c = c.wrapping_add(n);
+                put(ms, 1, tcp_packet(server, client, sv, c, ACK, b""));
+            }
+            S => {
+                put(ms, 0, tcp_packet(server, client, sv, c, ACK, bytes));
+                sv = sv.wrapping_add(n);
+                put(ms, 1, tcp_packet(client, server, c, sv, ACK, b""));
+            }
+        }
     }
-    dec.close(CloseReason::Fin, ts.add_nanos(MS), &mut out);
-    b.apply_all(out.drain(..));
-    b.finish()
+    let end = steps.len() as i64 + 1;
+    put(end, 0, tcp_packet(client, server, c, sv, FINACK, b""));
+    put(end, 1, tcp_packet(server, client, sv, c + 1, FINACK, b""));
+    put(end, 2, tcp_packet(client, server, c + 1, sv + 1, ACK, b""));
+    w.flush().unwrap();
+    drop(w);
+    let (mut sessions, outcome) = common::decode(&[path.display().to_string()]);
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    assert_eq!(sessions.len(), 1, "one session in {}", path.display());
+    let mut s = sessions.remove(0);
+    // Cross-session tests tell their sessions apart by id.
+    s.id = ConnId(id);
+    s
 }
 
 fn findings_with(
@@ -174,7 +210,8 @@ fn test_auth_cleartext_plain_accepted_is_critical_and_masks_the_password() {
     assert!(x.summary.contains("alice"));
     assert!(f.iter().all(|x| !x.summary.contains("hunter2")));
     assert_eq!(x.evidence.events, vec![3]);
-    assert_eq!(x.evidence.frames, vec![5, 6]);
+    // Steps 3 (AUTH) and 4 (235): frames 4 + 2i.
+    assert_eq!(x.evidence.frames, vec![10, 12]);
 }
 
 #[test]
