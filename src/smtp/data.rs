@@ -191,12 +191,8 @@ impl DataDecoder {
         let mut i = 0;
         while i < input.len() && !self.done {
             if self.strict == Strict::Mid && self.lenient == Lenient::Idle {
-                // Fast path: copy ordinary bytes in bulk up to the next
-                // byte that can matter to either automaton.
-                let run = memchr::memchr3(b'\r', b'\n', 0, &input[i..]).unwrap_or(input.len() - i);
+                let run = self.fast_lines(&input[i..]);
                 if run > 0 {
-                    self.emit_run(&input[i..i + run]);
-                    self.stats.raw_bytes += run as u64;
                     i += run;
                     continue;
                 }
@@ -209,6 +205,49 @@ impl DataDecoder {
         }
         self.flush_stage();
         i
+    }
+
+    /// Fast path, in the middle of a line with nothing pending: take in
+    /// bulk ordinary bytes and whole CRLF-ended lines whose next byte
+    /// cannot start an end-of-data or smuggling sequence (not `.`, CR, LF
+    /// or NUL), up to the first byte that needs the automatons. Returns
+    /// the bytes taken; the state is still `Mid`/`Idle` afterwards.
+    fn fast_lines(&mut self, input: &[u8]) -> usize {
+        let mut end = 0;
+        // Where the current line started within `input`, and how long it
+        // already was before `input`.
+        let mut line_start = 0;
+        let mut carried = self.line_len;
+        loop {
+            let Some(k) = memchr::memchr3(b'\r', b'\n', 0, &input[end..]) else {
+                end = input.len();
+                break;
+            };
+            let p = end + k;
+            let plain_crlf = input[p] == b'\r'
+                && input.get(p + 1) == Some(&b'\n')
+                && input
+                    .get(p + 2)
+                    .is_some_and(|b| !matches!(b, b'.' | b'\r' | b'\n' | 0));
+            if !plain_crlf {
+                end = p;
+                break;
+            }
+            // What `after_cr` counts for a line (its CRLF included).
+            self.stats.crlf_lines += 1;
+            if carried + (p + 2 - line_start) as u64 > 1000 {
+                self.stats.long_lines += 1;
+            }
+            carried = 0;
+            end = p + 2;
+            line_start = end;
+        }
+        if end > 0 {
+            self.emit_run(&input[..end]);
+            self.line_len = carried + (end - line_start) as u64;
+            self.stats.raw_bytes += end as u64;
+        }
+        end
     }
 
     fn emit_run(&mut self, run: &[u8]) {
@@ -541,5 +580,50 @@ mod tests {
         let (d, _) = run(&[&stuffed]);
         assert!(d.is_done());
         assert_eq!(d.message, msg);
+    }
+
+    proptest::proptest! {
+        /// The bulk path (whole lines at a time) against the byte-at-a-time
+        /// automatons: one-byte chunks never let a CRLF and the byte after
+        /// it meet in one input, so they take the slow path throughout.
+        #[test]
+        fn test_bulk_lines_match_byte_at_a_time(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::bytes_regex("[a-z ]{0,90}").unwrap(),
+                    proptest::string::bytes_regex("[a-z]{990,1010}").unwrap(),
+                    proptest::collection::vec(proptest::prop_oneof![
+                        proptest::strategy::Just(b'.'), proptest::strategy::Just(b'\r'),
+                        proptest::strategy::Just(b'\n'), proptest::strategy::Just(0u8),
+                        proptest::strategy::Just(0xe9u8), proptest::strategy::Just(b'x'),
+                    ], 0..4),
+                ],
+                0..40,
+            ),
+            end_with_eod in proptest::bool::ANY,
+        ) {
+            let mut body = Vec::new();
+            for p in &parts {
+                body.extend_from_slice(p);
+                body.extend_from_slice(b"\r\n");
+            }
+            if end_with_eod {
+                body.extend_from_slice(b".\r\nQUIT\r\n");
+            }
+            let (bulk, used_bulk) = run(&[&body]);
+            let bytes: Vec<&[u8]> = body.chunks(1).collect();
+            let mut slow = DataDecoder::new(1 << 20);
+            let mut used_slow = 0;
+            for b in bytes {
+                if !slow.is_done() {
+                    used_slow += slow.feed(b);
+                }
+            }
+            proptest::prop_assert_eq!(used_bulk, used_slow);
+            proptest::prop_assert_eq!(bulk.is_done(), slow.is_done());
+            proptest::prop_assert_eq!(&bulk.message, &slow.message);
+            proptest::prop_assert_eq!(&bulk.stats, &slow.stats);
+            proptest::prop_assert_eq!(bulk.size, slow.size);
+        }
     }
 }
