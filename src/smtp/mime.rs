@@ -793,6 +793,11 @@ struct Base64Stream {
 
 impl Base64Stream {
     fn feed(&mut self, input: &[u8], sink: &mut Sink) {
+        if self.stage.capacity() == 0 {
+            // Sized once per part rather than grown by doubling.
+            self.stage.reserve_exact(B64_STAGE);
+            self.out.reserve_exact(B64_STAGE / 4 * 3 + 3);
+        }
         let mut rest = input;
         while !rest.is_empty() {
             let seg_len = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
