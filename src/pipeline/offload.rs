@@ -55,9 +55,25 @@ struct Batch {
     bytes: Vec<u8>,
 }
 
+impl Batch {
+    /// Room for a full batch plus the one chunk that overflows it, so that
+    /// filling it never reallocates (and copies) the bytes.
+    fn sized() -> Batch {
+        Batch {
+            events: Vec::with_capacity(BATCH_EVENTS),
+            bytes: Vec::with_capacity(BATCH_BYTES + MAX_CHUNK),
+        }
+    }
+}
+
+/// The largest chunk a sink is handed (a TCP payload fits in 64 KiB).
+const MAX_CHUNK: usize = 64 * 1024;
+
 /// The reader's side: a [`StreamSink`] that forwards to the worker thread.
 pub struct Offload<S: StreamSink + Send + 'static> {
     tx: Option<SyncSender<Batch>>,
+    /// Emptied batches coming back from the worker, reused as they are.
+    recycled: Receiver<Batch>,
     ignored_rx: Receiver<ConnId>,
     ignored: FxHashSet<ConnId>,
     batch: Batch,
@@ -83,16 +99,20 @@ impl<S: StreamSink + Send + 'static> Offload<S> {
         H: FnMut(&mut S, ConnId) + Send + 'static,
     {
         let (tx, rx) = sync_channel::<Batch>(QUEUE_BATCHES);
+        // At most the batches in flight come back: the queue, the one the
+        // worker holds, the one being filled.
+        let (back_tx, recycled) = sync_channel::<Batch>(QUEUE_BATCHES + 2);
         let (ignored_tx, ignored_rx) = sync_channel::<ConnId>(FEEDBACK_QUEUE);
         let worker = std::thread::Builder::new()
             .name("smtp".into())
-            .spawn(move || work(make(), rx, ignored_tx, &mut after_close))
+            .spawn(move || work(make(), rx, back_tx, ignored_tx, &mut after_close))
             .expect("spawning the decoder thread");
         Offload {
             tx: Some(tx),
+            recycled,
             ignored_rx,
             ignored: FxHashSet::default(),
-            batch: Batch::default(),
+            batch: Batch::sized(),
             worker: Some(worker),
         }
     }
@@ -108,7 +128,8 @@ impl<S: StreamSink + Send + 'static> Offload<S> {
         if self.batch.events.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let next = self.recycled.try_recv().unwrap_or_else(|_| Batch::sized());
+        let batch = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.tx {
             // A worker that died (panicked) is reported by `finish`.
             let _ = tx.send(batch);
@@ -180,13 +201,14 @@ impl<S: StreamSink + Send + 'static> StreamSink for Offload<S> {
 fn work<S: StreamSink>(
     mut sink: S,
     rx: Receiver<Batch>,
+    back: SyncSender<Batch>,
     ignored_tx: SyncSender<ConnId>,
     after_close: &mut dyn FnMut(&mut S, ConnId),
 ) -> S {
     let mut conns: FxHashMap<ConnId, ConnMeta> = FxHashMap::default();
     let mut ignored: FxHashSet<ConnId> = FxHashSet::default();
-    for batch in rx {
-        for ev in batch.events {
+    for mut batch in rx {
+        for ev in batch.events.drain(..) {
             match ev {
                 Ev::Open(meta) => {
                     if sink.open(&meta) == Interest::Ignore {
@@ -236,6 +258,10 @@ fn work<S: StreamSink>(
                 }
             }
         }
+        batch.bytes.clear();
+        // Full (more in flight than expected) or the reader is gone:
+        // the batch is simply freed.
+        let _ = back.try_send(batch);
     }
     sink
 }
