@@ -350,3 +350,61 @@ proptest! {
         prop_assert_eq!(session_json(&whole, &opts), session_json(&split, &opts));
     }
 }
+
+/// LMTP (RFC 2033 §4.2): after the message, one reply per accepted
+/// recipient, in RCPT order; none is an unsolicited reply, each is that
+/// recipient's delivery result, and the message counts as delivered when
+/// any recipient got it.
+#[test]
+fn test_lmtp_per_recipient_replies_after_data_are_paired() {
+    let steps: Vec<(Dir, Vec<u8>)> = [
+        (Sv, &b"220 lmtp.example.org LMTP\r\n"[..]),
+        (Cl, b"LHLO client.example.com\r\n"),
+        (Sv, b"250-lmtp.example.org\r\n250 PIPELINING\r\n"),
+        (Cl, b"MAIL FROM:<a@example.com>\r\n"),
+        (Sv, b"250 ok\r\n"),
+        (Cl, b"RCPT TO:<one@example.org>\r\n"),
+        (Sv, b"250 ok\r\n"),
+        (Cl, b"RCPT TO:<nobody@example.org>\r\n"),
+        (Sv, b"550 5.1.1 no such user\r\n"),
+        (Cl, b"RCPT TO:<two@example.org>\r\n"),
+        (Sv, b"250 ok\r\n"),
+        (Cl, b"DATA\r\n"),
+        (Sv, b"354 go\r\n"),
+        (Cl, b"Subject: lmtp\r\n\r\nhi\r\n.\r\n"),
+        (
+            Sv,
+            b"250 2.1.5 one@example.org delivered\r\n452 4.2.2 two@example.org over quota\r\n",
+        ),
+        (Cl, b"QUIT\r\n"),
+        (Sv, b"221 bye\r\n"),
+    ]
+    .iter()
+    .map(|(d, b)| (*d, b.to_vec()))
+    .collect();
+    let s = build(&steps, &[]);
+    assert!(s.anomalies.is_empty(), "{:?}", s.anomalies);
+    assert_eq!(s.counters.unanswered, 0);
+    let t = &s.transactions[0];
+    assert_eq!(t.code.map(|c| c.0), Some(250));
+    assert!(t.completed);
+    let delivery: Vec<_> = t.rcpt_to.iter().map(|r| r.delivery.map(|c| c.0)).collect();
+    assert_eq!(delivery, [Some(250), None, Some(452)]);
+    let v = session_json(&s, &OutputOptions::default());
+    assert_eq!(v["transactions"][0]["rcpt_to"][2]["delivery"], 452);
+    // Both replies answer the message line; the first is its reply.
+    let msg = s
+        .timeline
+        .iter()
+        .position(|e| e.kind == smtpscope::model::TimelineKind::Message)
+        .unwrap();
+    let answering: Vec<_> = s
+        .timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.answers == Some(msg))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(answering.len(), 2);
+    assert_eq!(s.timeline[msg].reply, Some(answering[0]));
+}

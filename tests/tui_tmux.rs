@@ -64,10 +64,10 @@ fn tmux_replay_shows_lines_over_time() {
     // tour.pcap's session lasts 0.42 s; at quarter speed about 1.7 s, so
     // the dialogue is seen part way through before it ends.
     let t = Tmux::start("replay", "--replay=0.25 captures/tour.pcap");
-    let early = t.wait_for("the session part way through", |s| {
+    t.wait_for("the replay label", |s| s.contains("replay ×0.25"));
+    t.wait_for("the session part way through", |s| {
         s.contains("(open)") && s.contains("C→ ") && !s.contains("221 2.0.0 Bye")
     });
-    assert!(early.contains("replay ×0.25"));
     let late = t.wait_for("the end of the dialogue", |s| s.contains("221 2.0.0 Bye"));
     assert!(late.contains("C→ QUIT"));
     t.keys(&["q"]);

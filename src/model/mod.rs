@@ -132,6 +132,9 @@ pub struct Recipient {
     /// 250/251 (RFC 5321 §4.3.2).
     pub accepted: bool,
     pub enhanced: Option<EnhancedCode>,
+    /// LMTP: the reply to the end of the message for this recipient
+    /// (RFC 2033 §4.2); `None` in SMTP, where one reply covers all.
+    pub delivery: Option<ReplyCode>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -329,6 +332,9 @@ pub struct SessionBuilder {
     last_auth_response: Option<usize>,
     /// EHLO/HELO/LHLO commands waiting for their reply: verb and name.
     hellos: BTreeMap<u32, (Verb, String)>,
+    /// LMTP: the message whose per-recipient replies are arriving (its
+    /// request seq, transaction, replies so far).
+    lmtp_final: Option<(u32, usize, usize)>,
 }
 
 /// Requests remembered while their reply is awaited; beyond it the oldest
@@ -383,6 +389,7 @@ impl SessionBuilder {
             open_txn: None,
             last_auth_response: None,
             hellos: BTreeMap::new(),
+            lmtp_final: None,
         }
     }
 
@@ -513,7 +520,8 @@ impl SessionBuilder {
                 t.latency_ns = r.answers.as_ref().map(|a| a.latency_ns);
                 let idx = self.push_timeline(t);
                 if let (Some(ri), Some(i)) = (req_idx, idx) {
-                    self.s.timeline[ri].reply = Some(i);
+                    // The first reply (LMTP sends one per recipient).
+                    self.s.timeline[ri].reply.get_or_insert(i);
                 }
                 if r.greeting {
                     self.s.greeting =
@@ -662,6 +670,18 @@ impl SessionBuilder {
         ts: Timestamp,
     ) {
         let code = reply.code;
+        if let Some((s0, ti, k)) = self.lmtp_final {
+            if s0 == seq
+                && matches!(
+                    req,
+                    Request::DataEnd | Request::Command { verb: Verb::Bdat }
+                )
+            {
+                self.lmtp_delivery(ti, k, code);
+                self.lmtp_final = Some((s0, ti, k + 1));
+                return;
+            }
+        }
         if let Some((verb, domain)) = self.hellos.remove(&seq) {
             if code.is_positive() {
                 self.s.helo = Some(WireText::from_str_lossy(&domain));
@@ -717,6 +737,7 @@ impl SessionBuilder {
                             code: Some(code),
                             accepted,
                             enhanced: reply.enhanced,
+                            delivery: None,
                         });
                     }
                 }
@@ -726,7 +747,7 @@ impl SessionBuilder {
                 verb: Verb::Helo | Verb::Ehlo | Verb::Lhlo,
             } if code.is_positive() => self.open_txn = None,
             // The final reply ends the transaction either way (§4.1.1.4).
-            Request::DataEnd => self.final_reply(reply),
+            Request::DataEnd => self.message_reply(seq, reply),
             Request::Command { verb: Verb::Bdat } => {
                 let last = matches!(
                     self.commands.remove(&seq),
@@ -736,14 +757,37 @@ impl SessionBuilder {
                     })
                 );
                 if last {
-                    self.final_reply(reply);
+                    self.message_reply(seq, reply);
                 }
             }
             _ => {}
         }
     }
 
-    fn final_reply(&mut self, reply: &crate::smtp::reply::Reply) {
+    /// The reply that ends a message; in LMTP the first of one per
+    /// accepted recipient, the rest taken by `on_answer`.
+    fn message_reply(&mut self, seq: u32, reply: &crate::smtp::reply::Reply) {
+        let idx = self.final_reply(reply);
+        if let (Some(i), Some(Verb::Lhlo)) = (idx, &self.s.helo_verb) {
+            self.lmtp_delivery(i, 0, reply.code);
+            self.lmtp_final = Some((seq, i, 1));
+        }
+    }
+
+    /// LMTP: reply `k` to the end of transaction `ti`'s message is the
+    /// result for its k-th accepted recipient (RFC 2033 §4.2); the message
+    /// counts as completed when any recipient got it.
+    fn lmtp_delivery(&mut self, ti: usize, k: usize, code: ReplyCode) {
+        let Some(t) = self.s.transactions.get_mut(ti) else {
+            return;
+        };
+        if let Some(r) = t.rcpt_to.iter_mut().filter(|r| r.accepted).nth(k) {
+            r.delivery = Some(code);
+        }
+        t.completed |= code.is_positive();
+    }
+
+    fn final_reply(&mut self, reply: &crate::smtp::reply::Reply) -> Option<usize> {
         let idx = self.open_txn.take().or_else(|| {
             // The message event may have created an orphan transaction.
             self.s
@@ -758,6 +802,7 @@ impl SessionBuilder {
             t.enhanced = reply.enhanced;
             t.completed = reply.code.is_positive();
         }
+        idx
     }
 
     fn on_message(&mut self, head: (Timestamp, u64, Dir), m: MessageEvent, complete: bool) {

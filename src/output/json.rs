@@ -129,6 +129,7 @@ fn transaction_json(t: &Transaction) -> Value {
             "code": r.code,
             "accepted": r.accepted,
             "enhanced": r.enhanced.map(|e| e.to_string()),
+            "delivery": r.delivery,
         })).collect::<Vec<_>>(),
         "rcpt_count": t.rcpt_count,
         "rcpt_rejected": t.rcpt_rejected,

@@ -190,6 +190,11 @@ struct Core {
     data_in_txn: bool,
     bdat_in_txn: bool,
     bdat_last_seen: bool,
+    /// The client greeted with LHLO (RFC 2033): the end of a message gets
+    /// one reply per accepted recipient.
+    lmtp: bool,
+    /// Recipients accepted in this transaction.
+    rcpt_accepted: u32,
     bdat_msg: Option<BdatMessage>,
     quit_acked: bool,
     injection: [Option<Injection>; 2],
@@ -233,6 +238,8 @@ impl SessionDecoder {
                 data_in_txn: false,
                 bdat_in_txn: false,
                 bdat_last_seen: false,
+                lmtp: false,
+                rcpt_accepted: 0,
                 bdat_msg: None,
                 quit_acked: false,
                 injection: [None, None],
@@ -969,17 +976,25 @@ impl Core {
             }
             _ => {}
         }
-        self.push_pending(
-            Pending {
-                seq,
-                request: Request::Command {
-                    verb: command.verb.clone(),
+        if command.verb == Verb::Lhlo {
+            self.lmtp = true;
+        }
+        // BDAT LAST ends the message: in LMTP, one reply per recipient
+        // (RFC 2033 §4.2 with RFC 3030).
+        let replies = if bdat_last { self.final_replies() } else { 1 };
+        for _ in 0..replies {
+            self.push_pending(
+                Pending {
+                    seq,
+                    request: Request::Command {
+                        verb: command.verb.clone(),
+                    },
+                    bdat_last,
+                    end_ts: ts,
                 },
-                bdat_last,
-                end_ts: ts,
-            },
-            out,
-        );
+                out,
+            );
+        }
         // A zero-length chunk is complete at once.
         if matches!(self.client_mode, ClientMode::Bdat { remaining: 0, .. }) {
             self.bdat_chunk_done(ts, frame, out);
@@ -994,16 +1009,28 @@ impl Core {
         let seq = d.seq;
         let gap = d.gap;
         self.message_from_data(*d, !gap, ts, frame, out);
-        // The final reply answers the end of data (RFC 5321 §4.1.1.4).
-        self.push_pending(
-            Pending {
-                seq,
-                request: Request::DataEnd,
-                bdat_last: false,
-                end_ts: ts,
-            },
-            out,
-        );
+        // The final reply answers the end of data (RFC 5321 §4.1.1.4);
+        // in LMTP one reply per accepted recipient (RFC 2033 §4.2).
+        for _ in 0..self.final_replies() {
+            self.push_pending(
+                Pending {
+                    seq,
+                    request: Request::DataEnd,
+                    bdat_last: false,
+                    end_ts: ts,
+                },
+                out,
+            );
+        }
+    }
+
+    /// Replies that end a message: one, or in LMTP one per recipient.
+    fn final_replies(&self) -> u32 {
+        if self.lmtp {
+            self.rcpt_accepted.max(1)
+        } else {
+            1
+        }
     }
 
     fn message_from_data(
@@ -1400,6 +1427,8 @@ impl Core {
             }
             // §4.1.1.2: MAIL 250 opens a transaction.
             (Request::Command { verb: Verb::Mail }, 250) => self.reset_transaction(),
+            // §4.1.1.3: 250 or 251 accepts the recipient.
+            (Request::Command { verb: Verb::Rcpt }, 250 | 251) => self.rcpt_accepted += 1,
             // §4.1.1.5: RSET aborts the transaction.
             (Request::Command { verb: Verb::Rset }, 250) => {
                 self.reset_transaction();
@@ -1531,6 +1560,7 @@ impl Core {
     }
 
     fn reset_transaction(&mut self) {
+        self.rcpt_accepted = 0;
         self.data_in_txn = false;
         self.bdat_in_txn = false;
         self.bdat_last_seen = false;
