@@ -326,6 +326,28 @@ fn test_auth_cleartext_login_oauth_cram_ntlm_other() {
         .contains("erin"));
 }
 
+#[test]
+fn test_auth_cleartext_login_near_miss_refused_before_the_user_name() {
+    // RFC 4954 §6: 538 5.7.11, encryption required; only the mechanism
+    // name crossed the wire.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"AUTH LOGIN\r\n"),
+            (
+                S,
+                b"538 5.7.11 Encryption required for requested authentication mechanism\r\n",
+            ),
+            (C, b"QUIT\r\n"),
+            (S, b"221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-login");
+}
+
 /// A TLS application-data record around `payload`: ciphertext can hold
 /// any bytes, even ones that read like a command.
 fn tls_record(payload: &[u8]) -> &'static [u8] {
@@ -356,6 +378,40 @@ fn test_auth_cleartext_oauth_token_near_miss_inside_starttls() {
         ],
     );
     assert_quiet(&f, "auth-cleartext-oauth-token");
+}
+
+#[test]
+fn test_auth_cleartext_cram_md5_near_miss_cancelled_before_the_digest() {
+    // RFC 4954 §4: "*" cancels; the challenge alone allows no attack.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS_NOTLS,
+            (C, b"AUTH CRAM-MD5\r\n"),
+            (S, leak(format!("334 {}\r\n", b64(b"<1.2@mx>")))),
+            (C, b"*\r\n"),
+            (S, b"501 5.7.0 cancelled\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-cram-md5");
+}
+
+#[test]
+fn test_auth_cleartext_ntlm_near_miss_mechanism_not_offered() {
+    // 504: the server does not do NTLM; no NTLM message was sent.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"AUTH NTLM\r\n"),
+            (S, b"504 5.5.4 Unrecognized authentication type\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-ntlm");
 }
 
 #[test]
