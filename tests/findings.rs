@@ -1484,6 +1484,31 @@ fn test_bad_command_sequence() {
 }
 
 #[test]
+fn test_bad_command_sequence_near_miss_pipelined_after_a_rejected_mail() {
+    // RFC 5321 §4.1.4: with MAIL refused, the RCPT and DATA already
+    // pipelined behind it can only get 503.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (
+                C,
+                b"MAIL FROM:<a@spam.test>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
+            ),
+            (
+                S,
+                b"550 5.7.1 Sender rejected\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n",
+            ),
+            (C, b"QUIT\r\n"),
+            (S, b"221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "bad-command-sequence");
+}
+
+#[test]
 fn test_reply_anomaly() {
     let (s, f) = findings(25, &[GREET, EHLO, (S, b"250-mx\r\n251 PIPELINING\r\n")]);
     assert_raised(&s, &f, "reply-anomaly", Medium);
