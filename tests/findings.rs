@@ -1596,6 +1596,25 @@ fn test_etrn() {
 }
 
 #[test]
+fn test_etrn_queue_trigger_near_miss_trusted_secondary_mx() {
+    // A backup MX in --trusted-net asks for the queue it holds for us.
+    let s = session(
+        9,
+        "10.0.0.7:1000",
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"ETRN example.org\r\n"),
+            (S, b"250 queuing started\r\n"),
+        ],
+    );
+    let f = Analyzer::new(local()).findings(&s);
+    assert_quiet(&f, "etrn-queue-trigger");
+}
+
+#[test]
 fn test_exchange_verb_and_backdoor_command() {
     let (s, f) = findings(
         25,
