@@ -1284,6 +1284,34 @@ fn test_mass_recipients_near_miss_exactly_100() {
 }
 
 #[test]
+fn test_mass_recipients_near_miss_452_for_storage() {
+    // 452 4.3.1 is a full disk, not a recipient limit (RFC 3463).
+    let refused = |reply: &'static [u8]| {
+        findings(
+            25,
+            &[
+                GREET,
+                EHLO,
+                CAPS,
+                (C, b"MAIL FROM:<a@example.com>\r\n"),
+                (S, b"250 ok\r\n"),
+                (C, b"RCPT TO:<b@example.org>\r\n"),
+                (S, reply),
+            ],
+        )
+    };
+    let (_, f) = refused(b"452 4.3.1 Insufficient system storage\r\n");
+    assert_quiet(&f, "mass-recipients");
+    for limit in [
+        &b"452 4.5.3 Too many recipients\r\n"[..],
+        b"452 Too many recipients received this hour\r\n",
+    ] {
+        let (s, f) = refused(limit);
+        assert_raised(&s, &f, "mass-recipients", Low);
+    }
+}
+
+#[test]
 fn test_client_on_blocklist() {
     let (s, f) = findings(25, &[GREET, EHLO, CAPS, (C, b"MAIL FROM:<a@example.com>\r\n"), (S, b"554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org\r\n")]);
     assert!(assert_raised(&s, &f, "client-on-blocklist", Low)
