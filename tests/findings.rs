@@ -1138,6 +1138,29 @@ fn test_rcpt_enumeration() {
     assert_quiet(&findings(25, &steps).1, "user-enum-rcpt");
 }
 
+#[test]
+fn test_user_enum_rcpt_near_miss_policy_rejections_are_not_unknown_users() {
+    // A list sender refused by policy (5.7.1) on every recipient: the
+    // replies say nothing about which mailboxes exist.
+    let mut steps = vec![
+        GREET,
+        EHLO,
+        CAPS,
+        (C, &b"MAIL FROM:<news@list.example.com>\r\n"[..]),
+        (S, b"250 ok\r\n"),
+    ];
+    for i in 0..12 {
+        steps.push((C, leak(format!("RCPT TO:<user{i}@example.org>\r\n"))));
+        steps.push((
+            S,
+            b"550 5.7.1 Sender address rejected: domain blocked by policy\r\n",
+        ));
+    }
+    steps.extend([(C, &b"QUIT\r\n"[..]), (S, b"221 bye\r\n")]);
+    let (_, f) = findings(25, &steps);
+    assert_quiet(&f, "user-enum-rcpt");
+}
+
 fn local() -> AnalysisConfig {
     AnalysisConfig {
         local_domains: vec!["example.org".into()],
