@@ -1377,6 +1377,21 @@ fn test_pregreet() {
 }
 
 #[test]
+fn test_pregreet_near_miss_capture_started_after_the_greeting() {
+    // No handshake seen: the greeting went by before the capture began.
+    let s = captured(
+        42,
+        "192.0.2.10:40000",
+        25,
+        &[EHLO, CAPS, (C, b"QUIT\r\n"), (S, b"221 bye\r\n")],
+        false,
+    );
+    assert!(!s.handshake_seen);
+    let f = Analyzer::new(AnalysisConfig::default()).findings(&s);
+    assert_quiet(&f, "pregreet");
+}
+
+#[test]
 fn test_pipelining_without_capability() {
     let steps: Vec<(Dir, &[u8])> = vec![
         GREET,
