@@ -1582,6 +1582,22 @@ fn test_reply_anomaly() {
 }
 
 #[test]
+fn test_reply_anomaly_near_miss_421_on_idle_timeout() {
+    // RFC 5321 §3.8, §4.2.2: a server closing the connection may send 421
+    // without a command to answer.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (S, b"421 4.4.2 mx.example.org Error: timeout exceeded\r\n"),
+        ],
+    );
+    assert_quiet(&f, "reply-anomaly");
+}
+
+#[test]
 fn test_session_refused() {
     let (s, f) = findings(
         25,
