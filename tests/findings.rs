@@ -1441,6 +1441,29 @@ fn test_pipelining_violation_near_miss_rfc2920_groups() {
 }
 
 #[test]
+fn test_pipelining_violation_near_miss_quit_right_behind_the_final_dot() {
+    // No PIPELINING, every command waits, but QUIT rides behind the dot:
+    // common and harmless.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS_PLAIN,
+            (C, b"MAIL FROM:<a@example.com>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"RCPT TO:<b@example.org>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"DATA\r\n"),
+            (S, b"354 go\r\n"),
+            (C, b"x\r\n.\r\nQUIT\r\n"),
+            (S, b"250 queued\r\n221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "pipelining-violation");
+}
+
+#[test]
 fn test_line_too_long() {
     let long = leak(format!("MAIL FROM:<{}@example.com>\r\n", "a".repeat(600)));
     let (s, f) = findings(
