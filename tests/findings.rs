@@ -2042,6 +2042,34 @@ fn test_every_catalogue_id_is_unique_kebab_case_and_referenced() {
 /// Issue 4: every finding id has a test that raises it and a near miss
 /// that must not. Read off this file, whitespace removed so that calls
 /// rustfmt splits over lines match too.
+#[test]
+fn test_every_finding_has_a_trigger_and_a_near_miss() {
+    let src: String = include_str!("findings.rs")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let raised: Vec<&str> = src
+        .split("assert_raised(")
+        .skip(1)
+        .filter_map(|call| call.split(',').nth(2))
+        .collect();
+    let mut missing = Vec::new();
+    for r in catalogue() {
+        let id = format!("\"{}\"", r.id);
+        if !raised.contains(&id.as_str()) {
+            missing.push(format!("{}: no assert_raised", r.id));
+        }
+        let quiet = format!("assert_quiet(&f,{id}");
+        if ![")", ",)"]
+            .iter()
+            .any(|end| src.contains(&format!("{quiet}{end}")))
+        {
+            missing.push(format!("{}: no assert_quiet(&f, ..)", r.id));
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
 /// Captures in captures/ that raise findings above low by design.
 const NOT_BENIGN: &[(&str, &str)] = &[
     (
