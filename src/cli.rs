@@ -126,7 +126,7 @@ pub struct Args {
     #[arg(long = "local-domain", value_name = "DOMAIN")]
     pub local_domains: Vec<String>,
 
-    /// A network whose clients may relay, e.g. 192.0.2.0/24 (repeatable).
+    /// A network whose clients may relay, e.g. 192.0.2.0/24 (repeatable); they may also use XCLIENT/XFORWARD and ETRN.
     #[arg(long = "trusted-net", value_name = "CIDR")]
     pub trusted_nets: Vec<crate::analysis::Cidr>,
 

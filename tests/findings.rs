@@ -37,6 +37,12 @@ fn b64(b: &[u8]) -> String {
 /// would. Step i is frame 4 + 2i, at i + 1 ms. The capture stays in the
 /// scratch directory for a look in the UI.
 fn session(id: u64, client: &str, port: u16, steps: &[(Dir, &[u8])]) -> Session {
+    captured(id, client, port, steps, true)
+}
+
+/// As [`session`]; without `handshake` the capture starts mid-connection
+/// (no SYN, SYN-ACK, ACK; step i is then frame 1 + 2i).
+fn captured(id: u64, client: &str, port: u16, steps: &[(Dir, &[u8])], handshake: bool) -> Session {
     static N: AtomicU64 = AtomicU64::new(0);
     let client: SocketAddr = client.parse().unwrap();
     let server: SocketAddr = format!("198.51.100.25:{port}").parse().unwrap();
@@ -57,11 +63,15 @@ fn session(id: u64, client: &str, port: u16, steps: &[(Dir, &[u8])]) -> Session 
         w.write_packet(ts, &p, p.len() as u32).unwrap();
     };
     let (mut c, mut sv) = (1000u32, 5000u32);
-    put(0, 0, tcp_packet(client, server, c, 0, SYN, b""));
-    put(0, 1, tcp_packet(server, client, sv, c + 1, SYNACK, b""));
+    if handshake {
+        put(0, 0, tcp_packet(client, server, c, 0, SYN, b""));
+        put(0, 1, tcp_packet(server, client, sv, c + 1, SYNACK, b""));
+    }
     c += 1;
     sv += 1;
-    put(0, 2, tcp_packet(client, server, c, sv, ACK, b""));
+    if handshake {
+        put(0, 2, tcp_packet(client, server, c, sv, ACK, b""));
+    }
     for (i, (dir, bytes)) in steps.iter().enumerate() {
         let ms = i as i64 + 1;
         let n = bytes.len() as u32;
@@ -310,12 +320,118 @@ fn test_auth_cleartext_login_oauth_cram_ntlm_other() {
         b64(b"n,,n=erin,r=abc")
     ));
     let (s, f) = findings(25, &[GREET, EHLO, CAPS, (C, scram), (S, b"535 no\r\n")]);
-    let x = f
-        .iter()
-        .find(|x| x.id == "auth-cleartext-other")
-        .expect("other");
-    assert!(matches!(x.severity, Low | Medium));
-    assert_eq!(x.evidence.session, s.id.0);
+    // The user name is readable in SCRAM's client-first message.
+    assert!(assert_raised(&s, &f, "auth-cleartext-other", Medium)
+        .summary
+        .contains("erin"));
+}
+
+#[test]
+fn test_auth_cleartext_login_near_miss_refused_before_the_user_name() {
+    // RFC 4954 §6: 538 5.7.11, encryption required; only the mechanism
+    // name crossed the wire.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"AUTH LOGIN\r\n"),
+            (
+                S,
+                b"538 5.7.11 Encryption required for requested authentication mechanism\r\n",
+            ),
+            (C, b"QUIT\r\n"),
+            (S, b"221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-login");
+}
+
+/// A TLS application-data record around `payload`: ciphertext can hold
+/// any bytes, even ones that read like a command.
+fn tls_record(payload: &[u8]) -> &'static [u8] {
+    let mut r = vec![0x17, 0x03, 0x03];
+    r.extend((payload.len() as u16).to_be_bytes());
+    r.extend(payload);
+    Box::leak(r.into_boxed_slice())
+}
+
+#[test]
+fn test_auth_cleartext_oauth_token_near_miss_inside_starttls() {
+    let tok = leak(format!(
+        "AUTH XOAUTH2 {}\r\n",
+        b64(b"user=carol\x01auth=Bearer abc\x01\x01")
+    ));
+    let (_, f) = findings(
+        587,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"STARTTLS\r\n"),
+            (S, b"220 go\r\n"),
+            (C, TLS),
+            (S, TLS),
+            (C, tls_record(tok)),
+            (S, tls_record(b"235 ok\r\n")),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-oauth-token");
+}
+
+#[test]
+fn test_auth_cleartext_cram_md5_near_miss_cancelled_before_the_digest() {
+    // RFC 4954 §4: "*" cancels; the challenge alone allows no attack.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS_NOTLS,
+            (C, b"AUTH CRAM-MD5\r\n"),
+            (S, leak(format!("334 {}\r\n", b64(b"<1.2@mx>")))),
+            (C, b"*\r\n"),
+            (S, b"501 5.7.0 cancelled\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-cram-md5");
+}
+
+#[test]
+fn test_auth_cleartext_ntlm_near_miss_mechanism_not_offered() {
+    // 504: the server does not do NTLM; no NTLM message was sent.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"AUTH NTLM\r\n"),
+            (S, b"504 5.5.4 Unrecognized authentication type\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-ntlm");
+}
+
+#[test]
+fn test_auth_cleartext_other_near_miss_gssapi_has_no_reusable_secret() {
+    // A Kerberos ticket is bound to this server and expires: nothing to
+    // replay or crack.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            (S, b"250-mx.example.org\r\n250 AUTH GSSAPI\r\n"),
+            (
+                C,
+                b"AUTH GSSAPI YIIBhwYJKoZIhvcSAQICAQBuggF2MIIBcqADAgEF\r\n",
+            ),
+            (S, b"235 ok\r\n"),
+        ],
+    );
+    assert_quiet(&f, "auth-cleartext-other");
 }
 
 #[test]
@@ -430,6 +546,58 @@ fn test_auth_spray_stale_and_success_after_failures_across_sessions() {
         }
     }
     assert_quiet(&last, "auth-bruteforce");
+}
+
+#[test]
+fn test_auth_password_spray_near_miss_disabled_account_is_not_a_guess() {
+    // Three user names fail from one address, but carol's account is
+    // disabled (525 5.7.13, RFC 5248): two failures, not a spray.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let mut f = Vec::new();
+    let tries: [(&str, &[u8]); 3] = [
+        ("alice", b"535 5.7.8 bad\r\n"),
+        ("bob", b"535 5.7.8 bad\r\n"),
+        ("carol", b"525 5.7.13 account disabled\r\n"),
+    ];
+    for (i, (user, reply)) in tries.into_iter().enumerate() {
+        let s = session(
+            30 + i as u64,
+            "203.0.113.9:1000",
+            587,
+            &[
+                GREET,
+                EHLO,
+                CAPS,
+                (C, auth_plain(user, "Winter2024")),
+                (S, reply),
+            ],
+        );
+        f.extend(a.findings(&s));
+    }
+    assert_quiet(&f, "auth-password-spray");
+    assert_quiet(&f, "auth-bruteforce");
+}
+
+#[test]
+fn test_auth_stale_credentials_near_miss_two_retries_then_the_new_password() {
+    // A client retries its old saved password twice; then the user types
+    // the new one.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let mut f = Vec::new();
+    for (i, (pass, ok)) in [("old", false), ("old", false), ("new", true)]
+        .into_iter()
+        .enumerate()
+    {
+        let s = session(
+            40 + i as u64,
+            "203.0.113.10:1000",
+            587,
+            &attempts(&[("alice", pass)], ok),
+        );
+        f.extend(a.findings(&s));
+    }
+    assert_quiet(&f, "auth-stale-credentials");
+    assert_quiet(&f, "auth-success-after-failures");
 }
 
 #[test]
@@ -656,6 +824,35 @@ fn test_starttls_stripping_across_sessions() {
 }
 
 #[test]
+fn test_starttls_stripping_indicator_near_miss_helo_client_sees_no_extensions() {
+    // A legacy client that only says HELO never gets a keyword list, so
+    // the missing STARTTLS says nothing about the path.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let first = session(
+        1,
+        "192.0.2.1:1",
+        25,
+        &[GREET, EHLO, CAPS, (C, b"QUIT\r\n"), (S, b"221 bye\r\n")],
+    );
+    let mut f = a.findings(&first);
+    let helo = session(
+        2,
+        "192.0.2.3:1",
+        25,
+        &script(
+            &[
+                GREET,
+                (C, b"HELO old.example.com\r\n"),
+                (S, b"250 mx.example.org\r\n"),
+            ],
+            mail(b"x\r\n.\r\n"),
+        ),
+    );
+    f.extend(a.findings(&helo));
+    assert_quiet(&f, "starttls-stripping-indicator");
+}
+
+#[test]
 fn test_tls_fallback_to_plaintext() {
     let mut a = Analyzer::new(AnalysisConfig::default());
     let failed = session(
@@ -704,6 +901,36 @@ fn test_tls_fallback_to_plaintext() {
         ],
     );
     assert_quiet(&a.findings(&again), "tls-fallback-to-plaintext");
+}
+
+#[test]
+fn test_tls_fallback_to_plaintext_near_miss_return_without_mail_or_auth() {
+    // After the failed handshake the client comes back, checks the server
+    // (EHLO, QUIT) and sends nothing in clear.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let failed = session(
+        1,
+        "192.0.2.1:1",
+        587,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"STARTTLS\r\n"),
+            (S, b"220 go\r\n"),
+            (C, TLS),
+            (S, b"\x15\x03\x03\x00\x02\x02\x28"),
+        ],
+    );
+    let mut f = a.findings(&failed);
+    let check = session(
+        2,
+        "192.0.2.1:2",
+        587,
+        &[GREET, EHLO, CAPS, (C, b"QUIT\r\n"), (S, b"221 bye\r\n")],
+    );
+    f.extend(a.findings(&check));
+    assert_quiet(&f, "tls-fallback-to-plaintext");
 }
 
 #[test]
@@ -911,6 +1138,29 @@ fn test_rcpt_enumeration() {
     assert_quiet(&findings(25, &steps).1, "user-enum-rcpt");
 }
 
+#[test]
+fn test_user_enum_rcpt_near_miss_policy_rejections_are_not_unknown_users() {
+    // A list sender refused by policy (5.7.1) on every recipient: the
+    // replies say nothing about which mailboxes exist.
+    let mut steps = vec![
+        GREET,
+        EHLO,
+        CAPS,
+        (C, &b"MAIL FROM:<news@list.example.com>\r\n"[..]),
+        (S, b"250 ok\r\n"),
+    ];
+    for i in 0..12 {
+        steps.push((C, leak(format!("RCPT TO:<user{i}@example.org>\r\n"))));
+        steps.push((
+            S,
+            b"550 5.7.1 Sender address rejected: domain blocked by policy\r\n",
+        ));
+    }
+    steps.extend([(C, &b"QUIT\r\n"[..]), (S, b"221 bye\r\n")]);
+    let (_, f) = findings(25, &steps);
+    assert_quiet(&f, "user-enum-rcpt");
+}
+
 fn local() -> AnalysisConfig {
     AnalysisConfig {
         local_domains: vec!["example.org".into()],
@@ -952,6 +1202,32 @@ fn test_open_relay_accepted_needs_local_domains() {
 }
 
 #[test]
+fn test_open_relay_accepted_near_miss_authenticated_submission() {
+    // A user who logged in sends to another domain: relaying as intended.
+    let steps = script(
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, auth_plain("alice", "pw")),
+            (S, b"235 ok\r\n"),
+        ],
+        vec![
+            (C, b"MAIL FROM:<alice@example.org>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"RCPT TO:<friend@elsewhere.test>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"DATA\r\n"),
+            (S, b"354 go\r\n"),
+            (C, b"x\r\n.\r\n"),
+            (S, b"250 queued\r\n"),
+        ],
+    );
+    let (_, f) = findings_with(local(), 587, &steps);
+    assert_quiet(&f, "open-relay-accepted");
+}
+
+#[test]
 fn test_relay_probe() {
     let mut steps = vec![
         GREET,
@@ -971,6 +1247,24 @@ fn test_relay_probe() {
 }
 
 #[test]
+fn test_relay_probe_near_miss_refused_local_recipients() {
+    // Refusals for the server's own domain are unknown users, not relaying.
+    let mut steps = vec![
+        GREET,
+        EHLO,
+        CAPS_PLAIN,
+        (C, &b"MAIL FROM:<a@sender.test>\r\n"[..]),
+        (S, b"250 ok\r\n"),
+    ];
+    for u in ["old", "gone", "typo"] {
+        steps.push((C, leak(format!("RCPT TO:<{u}@example.org>\r\n"))));
+        steps.push((S, b"550 5.1.1 User unknown\r\n"));
+    }
+    let (_, f) = findings_with(local(), 25, &steps);
+    assert_quiet(&f, "relay-probe");
+}
+
+#[test]
 fn test_mass_recipients() {
     let mut steps = vec![
         GREET,
@@ -986,6 +1280,58 @@ fn test_mass_recipients() {
     let (s, f) = findings(25, &steps);
     assert_raised(&s, &f, "mass-recipients", Low);
     assert_quiet(&findings(25, &steps[..150]).1, "mass-recipients");
+}
+
+#[test]
+fn test_mass_recipients_near_miss_exactly_100() {
+    // RFC 5321 §4.5.3.1.8: servers must take 100 recipients.
+    let mut steps = vec![
+        GREET,
+        EHLO,
+        CAPS,
+        (C, &b"MAIL FROM:<a@example.com>\r\n"[..]),
+        (S, b"250 ok\r\n"),
+    ];
+    for i in 0..100 {
+        steps.push((C, leak(format!("RCPT TO:<u{i}@example.org>\r\n"))));
+        steps.push((S, b"250 ok\r\n"));
+    }
+    steps.extend([
+        (C, &b"DATA\r\n"[..]),
+        (S, b"354 go\r\n"),
+        (C, b"x\r\n.\r\n"),
+        (S, b"250 queued\r\n"),
+    ]);
+    let (_, f) = findings(25, &steps);
+    assert_quiet(&f, "mass-recipients");
+}
+
+#[test]
+fn test_mass_recipients_near_miss_452_for_storage() {
+    // 452 4.3.1 is a full disk, not a recipient limit (RFC 3463).
+    let refused = |reply: &'static [u8]| {
+        findings(
+            25,
+            &[
+                GREET,
+                EHLO,
+                CAPS,
+                (C, b"MAIL FROM:<a@example.com>\r\n"),
+                (S, b"250 ok\r\n"),
+                (C, b"RCPT TO:<b@example.org>\r\n"),
+                (S, reply),
+            ],
+        )
+    };
+    let (_, f) = refused(b"452 4.3.1 Insufficient system storage\r\n");
+    assert_quiet(&f, "mass-recipients");
+    for limit in [
+        &b"452 4.5.3 Too many recipients\r\n"[..],
+        b"452 Too many recipients received this hour\r\n",
+    ] {
+        let (s, f) = refused(limit);
+        assert_raised(&s, &f, "mass-recipients", Low);
+    }
 }
 
 #[test]
@@ -1031,6 +1377,21 @@ fn test_pregreet() {
 }
 
 #[test]
+fn test_pregreet_near_miss_capture_started_after_the_greeting() {
+    // No handshake seen: the greeting went by before the capture began.
+    let s = captured(
+        42,
+        "192.0.2.10:40000",
+        25,
+        &[EHLO, CAPS, (C, b"QUIT\r\n"), (S, b"221 bye\r\n")],
+        false,
+    );
+    assert!(!s.handshake_seen);
+    let f = Analyzer::new(AnalysisConfig::default()).findings(&s);
+    assert_quiet(&f, "pregreet");
+}
+
+#[test]
 fn test_pipelining_without_capability() {
     let steps: Vec<(Dir, &[u8])> = vec![
         GREET,
@@ -1058,6 +1419,51 @@ fn test_pipelining_without_capability() {
 }
 
 #[test]
+fn test_pipelining_violation_near_miss_rfc2920_groups() {
+    // PIPELINING offered: MAIL, RCPT, DATA in one group with DATA last;
+    // message content may start a group, so QUIT may follow the dot.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (
+                C,
+                b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
+            ),
+            (S, b"250 ok\r\n250 ok\r\n354 go\r\n"),
+            (C, b"x\r\n.\r\nQUIT\r\n"),
+            (S, b"250 queued\r\n221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "pipelining-violation");
+}
+
+#[test]
+fn test_pipelining_violation_near_miss_quit_right_behind_the_final_dot() {
+    // No PIPELINING, every command waits, but QUIT rides behind the dot:
+    // common and harmless.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS_PLAIN,
+            (C, b"MAIL FROM:<a@example.com>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"RCPT TO:<b@example.org>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"DATA\r\n"),
+            (S, b"354 go\r\n"),
+            (C, b"x\r\n.\r\nQUIT\r\n"),
+            (S, b"250 queued\r\n221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "pipelining-violation");
+}
+
+#[test]
 fn test_line_too_long() {
     let long = leak(format!("MAIL FROM:<{}@example.com>\r\n", "a".repeat(600)));
     let (s, f) = findings(
@@ -1070,6 +1476,36 @@ fn test_line_too_long() {
         &findings(25, &[GREET, EHLO, CAPS, (C, ok), (S, b"250 ok\r\n")]).1,
         "line-too-long",
     );
+}
+
+/// `head` padded with `x` to `len` octets, CRLF included.
+fn line_of(head: &str, len: usize) -> &'static [u8] {
+    leak(format!("{head}{}\r\n", "x".repeat(len - head.len() - 2)))
+}
+
+#[test]
+fn test_line_too_long_near_miss_exactly_at_the_limits() {
+    // RFC 5321 §4.5.3.1.4-6: command and reply lines 512 octets, text
+    // lines 1000, CRLF included; a stuffed dot does not count.
+    let text = format!("{}\r\n..{}\r\n.\r\n", "b".repeat(998), "c".repeat(997));
+    let (s, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, line_of("MAIL FROM:<a@example.com> ENVID=", 512)),
+            (S, line_of("250 2.1.0 ok ", 512)),
+            (C, b"RCPT TO:<b@example.org>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"DATA\r\n"),
+            (S, b"354 go\r\n"),
+            (C, leak(text)),
+            (S, b"250 queued\r\n"),
+        ],
+    );
+    assert!(s.transactions[0].completed);
+    assert_quiet(&f, "line-too-long");
 }
 
 #[test]
@@ -1137,10 +1573,51 @@ fn test_bad_command_sequence() {
 }
 
 #[test]
+fn test_bad_command_sequence_near_miss_pipelined_after_a_rejected_mail() {
+    // RFC 5321 §4.1.4: with MAIL refused, the RCPT and DATA already
+    // pipelined behind it can only get 503.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (
+                C,
+                b"MAIL FROM:<a@spam.test>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
+            ),
+            (
+                S,
+                b"550 5.7.1 Sender rejected\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n",
+            ),
+            (C, b"QUIT\r\n"),
+            (S, b"221 bye\r\n"),
+        ],
+    );
+    assert_quiet(&f, "bad-command-sequence");
+}
+
+#[test]
 fn test_reply_anomaly() {
     let (s, f) = findings(25, &[GREET, EHLO, (S, b"250-mx\r\n251 PIPELINING\r\n")]);
     assert_raised(&s, &f, "reply-anomaly", Medium);
     assert_quiet(&findings(25, &[GREET, EHLO, CAPS]).1, "reply-anomaly");
+}
+
+#[test]
+fn test_reply_anomaly_near_miss_421_on_idle_timeout() {
+    // RFC 5321 §3.8, §4.2.2: a server closing the connection may send 421
+    // without a command to answer.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (S, b"421 4.4.2 mx.example.org Error: timeout exceeded\r\n"),
+        ],
+    );
+    assert_quiet(&f, "reply-anomaly");
 }
 
 #[test]
@@ -1157,6 +1634,27 @@ fn test_session_refused() {
     assert_quiet(&findings(25, &[GREET]).1, "session-refused");
 }
 
+#[test]
+fn test_session_refused_near_miss_554_after_a_220_greeting() {
+    // The server greets and then refuses a recipient: a rejection within
+    // the session, not a refused session.
+    let (_, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"MAIL FROM:<a@example.com>\r\n"),
+            (S, b"250 ok\r\n"),
+            (C, b"RCPT TO:<b@example.org>\r\n"),
+            (S, b"554 5.7.1 Client host rejected: Access denied\r\n"),
+            (C, b"QUIT\r\n"),
+            (S, b"421 4.7.0 mx.example.org closing connection\r\n"),
+        ],
+    );
+    assert_quiet(&f, "session-refused");
+}
+
 // ---------------------------------------------------------------- 6. dangerous commands
 
 #[test]
@@ -1166,16 +1664,24 @@ fn test_turn_accepted_is_high() {
         &[GREET, EHLO, CAPS, (C, b"TURN\r\n"), (S, b"250 OK\r\n")],
     );
     assert_raised(&s, &f, "turn-atrn-unauthenticated", High);
-    let steps: Vec<(Dir, &[u8])> = vec![
-        GREET,
-        EHLO,
-        CAPS,
-        (C, auth_plain("a", "b")),
-        (S, b"235 ok\r\n"),
-        (C, b"ATRN example.org\r\n"),
-        (S, b"250 ok\r\n"),
-    ];
-    assert_quiet(&findings(366, &steps).1, "turn-atrn-unauthenticated");
+}
+
+#[test]
+fn test_turn_atrn_unauthenticated_near_miss_odmr_atrn_after_auth() {
+    // RFC 2645: on-demand relay, ATRN on port 366 after a successful AUTH.
+    let (_, f) = findings(
+        366,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, auth_plain("a", "b")),
+            (S, b"235 ok\r\n"),
+            (C, b"ATRN example.org\r\n"),
+            (S, b"250 ok\r\n"),
+        ],
+    );
+    assert_quiet(&f, "turn-atrn-unauthenticated");
 }
 
 #[test]
@@ -1192,6 +1698,25 @@ fn test_etrn() {
     );
     assert_raised(&s, &f, "etrn-queue-trigger", Low);
     assert_quiet(&findings(25, &[GREET, EHLO, CAPS]).1, "etrn-queue-trigger");
+}
+
+#[test]
+fn test_etrn_queue_trigger_near_miss_trusted_secondary_mx() {
+    // A backup MX in --trusted-net asks for the queue it holds for us.
+    let s = session(
+        9,
+        "10.0.0.7:1000",
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"ETRN example.org\r\n"),
+            (S, b"250 queuing started\r\n"),
+        ],
+    );
+    let f = Analyzer::new(local()).findings(&s);
+    assert_quiet(&f, "etrn-queue-trigger");
 }
 
 #[test]
@@ -1242,6 +1767,28 @@ fn test_xclient_accepted() {
         (S, b"550 5.7.0 denied\r\n"),
     ];
     assert_quiet(&findings(25, &refused).1, "xclient-xforward-accepted");
+}
+
+#[test]
+fn test_xclient_xforward_accepted_near_miss_trusted_content_filter() {
+    // A content filter in --trusted-net hands the original client on.
+    let s = session(
+        10,
+        "10.0.0.5:1000",
+        10025,
+        &[
+            GREET,
+            EHLO,
+            (
+                S,
+                b"250-mx.example.org\r\n250 XFORWARD NAME ADDR PROTO HELO\r\n",
+            ),
+            (C, b"XFORWARD NAME=client.example.com ADDR=192.0.2.10\r\n"),
+            (S, b"250 2.0.0 Ok\r\n"),
+        ],
+    );
+    let f = Analyzer::new(local()).findings(&s);
+    assert_quiet(&f, "xclient-xforward-accepted");
 }
 
 #[test]
@@ -1376,6 +1923,21 @@ fn test_too_many_received_headers() {
     );
 }
 
+#[test]
+fn test_too_many_received_headers_near_miss_99_and_more_quoted_in_the_body() {
+    // One under the RFC 5321 §6.3 loop limit; a forwarded message's trace
+    // quoted in the body is not this message's path.
+    let hop = "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n";
+    let body = leak(format!(
+        "{}From: alice@example.com\r\n\r\nForwarded:\r\n{}\r\n.\r\n",
+        hop.repeat(99),
+        hop.repeat(20)
+    ));
+    let (s, f) = findings(25, &script(&[GREET, EHLO, CAPS], mail(body)));
+    assert!(s.transactions[0].completed);
+    assert_quiet(&f, "too-many-received-headers");
+}
+
 // ---------------------------------------------------------------- 8. disclosure
 
 #[test]
@@ -1398,6 +1960,28 @@ fn test_banner_version_disclosure() {
         &findings(25, &[GREET, EHLO, CAPS]).1,
         "banner-version-disclosure",
     );
+}
+
+#[test]
+fn test_banner_version_disclosure_near_miss_numbers_but_no_software() {
+    // Dates, addresses and counts in a banner name no product or version.
+    let (_, f) = findings(
+        25,
+        &[
+            (
+                S,
+                b"220 smtp1.example.org ESMTP ready Mon, 01 Jan 2024 10:00:00 +0000\r\n",
+            ),
+            EHLO,
+            (
+                S,
+                b"250-smtp1.example.org Hello client.example.com [192.0.2.10]\r\n250 SIZE 10240000\r\n",
+            ),
+            (C, b"HELP\r\n"),
+            (S, b"214 2.0.0 See https://www.rfc-editor.org/rfc/rfc5321\r\n"),
+        ],
+    );
+    assert_quiet(&f, "banner-version-disclosure");
 }
 
 #[test]
@@ -1453,6 +2037,37 @@ fn test_every_catalogue_id_is_unique_kebab_case_and_referenced() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), catalogue().len());
+}
+
+/// Issue 4: every finding id has a test that raises it and a near miss
+/// that must not. Read off this file, whitespace removed so that calls
+/// rustfmt splits over lines match too.
+#[test]
+fn test_every_finding_has_a_trigger_and_a_near_miss() {
+    let src: String = include_str!("findings.rs")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let raised: Vec<&str> = src
+        .split("assert_raised(")
+        .skip(1)
+        .filter_map(|call| call.split(',').nth(2))
+        .collect();
+    let mut missing = Vec::new();
+    for r in catalogue() {
+        let id = format!("\"{}\"", r.id);
+        if !raised.contains(&id.as_str()) {
+            missing.push(format!("{}: no assert_raised", r.id));
+        }
+        let quiet = format!("assert_quiet(&f,{id}");
+        if ![")", ",)"]
+            .iter()
+            .any(|end| src.contains(&format!("{quiet}{end}")))
+        {
+            missing.push(format!("{}: no assert_quiet(&f, ..)", r.id));
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
 }
 
 /// Captures in captures/ that raise findings above low by design.

@@ -1,5 +1,6 @@
 //! Credentials sent in clear: one finding per AUTH exchange visible on the
-//! wire (every visible exchange is outside TLS), by mechanism.
+//! wire (every visible exchange is outside TLS) in which the client sent
+//! at least one SASL response, by mechanism.
 
 use super::Severity::*;
 use super::*;
@@ -61,6 +62,11 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let Some(auth) = &s.auth else { return };
     let mut seen = Vec::new();
     for a in &auth.history {
+        // Refused (538 encryption required, 504 unknown mechanism) or
+        // cancelled before any response: only the mechanism name crossed.
+        if a.responses == 0 {
+            continue;
+        }
         let key = (a.mechanism.clone(), a.user.clone(), a.success);
         if seen.contains(&key) {
             continue;

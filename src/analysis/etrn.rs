@@ -7,12 +7,16 @@ pub static INFO: RuleInfo = RuleInfo {
     id: "etrn-queue-trigger",
     group: "dangerous-commands",
     severities: &[Low],
-    trigger: "An ETRN command",
+    trigger: "An ETRN command from a client outside --trusted-net",
     explanation: "ETRN makes the server start a queue run; from outside the expected secondary-MX partners it probes queued domains or amplifies load.",
     references: &["RFC 1985"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Session, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    // Secondary MX partners (--trusted-net) run their queues by design.
+    if cfg.is_trusted(s.client.ip()) {
+        return;
+    }
     let etrn: Vec<_> = commands(s).filter(|c| c.verb == "ETRN").collect();
     let Some(first) = etrn.first() else { return };
     let reply = first

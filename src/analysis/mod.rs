@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::model::{Session, TimelineEvent, TimelineKind};
 use crate::smtp::detect::IMPLICIT_TLS_PORTS;
+use crate::smtp::reply::EnhancedCode;
 
 mod tracker;
 pub use tracker::{Tracker, MAX_TRACKED};
@@ -523,6 +524,12 @@ pub fn code_of(t: &TimelineEvent) -> Option<u16> {
         .all(|b| b.is_ascii_digit())
         .then(|| d.parse().ok())
         .flatten()
+}
+
+/// The RFC 3463 enhanced status code at the start of a reply's text.
+pub fn enhanced_of(t: &TimelineEvent) -> Option<EnhancedCode> {
+    let text = t.lines.first()?.get(4..)?;
+    EnhancedCode::parse_prefix(text.as_bytes()).map(|(e, _)| e)
 }
 
 /// A client command as the timeline shows it (escaped).

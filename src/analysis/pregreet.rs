@@ -9,12 +9,16 @@ pub static INFO: RuleInfo = RuleInfo {
     id: "pregreet",
     group: "protocol",
     severities: &[Medium],
-    trigger: "Client bytes before the server's 220 greeting",
+    trigger: "Client bytes before the server's 220 greeting, on a connection whose TCP handshake was captured",
     explanation: "Legitimate clients wait for the greeting; spam bots that fire commands at once are what greet-pause and postscreen catch.",
     references: &["RFC 5321 §4.3.1", "Postfix postscreen PREGREET"],
 };
 
 pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    // Without the handshake the capture may have begun after the greeting.
+    if !s.handshake_seen {
+        return;
+    }
     let Some(a) = s
         .anomalies
         .iter()

@@ -9,7 +9,7 @@ pub static INFO: RuleInfo = RuleInfo {
     id: "reply-anomaly",
     group: "protocol",
     severities: &[Medium],
-    trigger: "A reply code out of range, a multi-line reply with mixed codes, a line that is not a reply, or a reply nobody asked for",
+    trigger: "A reply code out of range, a multi-line reply with mixed codes, a line that is not a reply, or a reply nobody asked for (other than a 421 closing the channel)",
     explanation: "Clients and monitors pair replies with commands; a server (or something in between) that breaks the grammar desynchronizes them, or is not an SMTP server at all.",
     references: &["RFC 5321 §4.2, §4.2.1, §4.3.2"],
 };
@@ -26,6 +26,9 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             Anomaly::UnparsableReply { line } => {
                 format!("not a reply line: {}", short(&escape_bytes(line), 60))
             }
+            // RFC 5321 §3.8, §4.2.2: a server closing the channel (idle
+            // timeout, shutdown) may send 421 unasked.
+            Anomaly::UnsolicitedReply { code, .. } if code.0 == 421 => continue,
             Anomaly::UnsolicitedReply { code, .. } => format!("unsolicited reply {}", code.0),
             _ => continue,
         };

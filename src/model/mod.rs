@@ -118,6 +118,9 @@ pub struct AuthAttempt {
     pub frame: u64,
     /// Frame of the final reply.
     pub reply_frame: Option<u64>,
+    /// SASL responses the client sent (initial response included, `*`
+    /// not): 0 when the exchange ended at the mechanism name.
+    pub responses: u32,
     /// A hash of the credential material (user and secret), to tell a
     /// client repeating one stale credential from one trying many. Never
     /// shown: it only compares attempts.
@@ -273,6 +276,7 @@ impl AuthAttempt {
             AuthPhase::Cancelled => self.cancelled = true,
             _ => {}
         }
+        self.responses = st.responses;
         if st.user.is_some() {
             self.user = st.user.clone();
         }
