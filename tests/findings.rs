@@ -1984,6 +1984,24 @@ fn test_banner_version_disclosure_near_miss_numbers_but_no_software() {
     assert_quiet(&f, "banner-version-disclosure");
 }
 
+/// Regression: the enhanced code of a 214 ("2.0.0") was taken for the
+/// software's version.
+#[test]
+fn test_banner_version_is_not_the_enhanced_status_code() {
+    let (s, f) = findings(
+        25,
+        &[
+            GREET,
+            EHLO,
+            CAPS,
+            (C, b"HELP\r\n"),
+            (S, b"214 2.0.0 Postfix commands: see the manual\r\n"),
+        ],
+    );
+    let x = assert_raised(&s, &f, "banner-version-disclosure", Info);
+    assert!(!x.summary.contains("version"), "{}", x.summary);
+}
+
 #[test]
 fn test_address_info_disclosure() {
     let (s, f) = findings(

@@ -8,7 +8,7 @@ pub static INFO: RuleInfo = RuleInfo {
     id: "banner-version-disclosure",
     group: "disclosure",
     severities: &[Info],
-    trigger: "The greeting, EHLO first line or a 214 reply names the server software (Postfix, Exim, Sendmail, Exchange, ...) or a version number",
+    trigger: "The greeting, EHLO first line or a 214 reply names the server software (Postfix, Exim, Sendmail, Exchange, ...); the version too when one follows",
     explanation: "Software and version tell an attacker which known vulnerabilities to try (e.g. Exim 4.87-4.91 and CVE-2019-10149).",
     references: &["RFC 5321 §3.1, §7.5"],
 };
@@ -67,6 +67,15 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
         let line = t.lines.first().map(String::as_str).unwrap_or("");
         let text = line.get(4..).unwrap_or("");
+        // An enhanced status code ("2.0.0 ") is not a software version.
+        let text = match text.split_once(' ') {
+            Some((first, rest))
+                if crate::smtp::reply::EnhancedCode::parse_prefix(first.as_bytes()).is_some() =>
+            {
+                rest
+            }
+            _ => text,
+        };
         let lower = text.to_ascii_lowercase();
         let product = PRODUCTS.iter().find(|p| lower.contains(*p));
         let ver = version(text);
