@@ -549,6 +549,57 @@ fn test_auth_spray_stale_and_success_after_failures_across_sessions() {
 }
 
 #[test]
+fn test_auth_spray_near_miss_users_behind_one_nat_mistype_then_log_in() {
+    // An office behind one address: three users each mistype once, then
+    // log in. Typos forgiven by the login are no run at all.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let mut f = Vec::new();
+    for (i, user) in ["alice", "bob", "carol"].into_iter().enumerate() {
+        let s = session(
+            50 + i as u64,
+            "203.0.113.11:1000",
+            587,
+            &attempts(&[(user, "typo"), (user, "right")], true),
+        );
+        f.extend(a.findings(&s));
+    }
+    assert_quiet(&f, "auth-password-spray");
+    assert_quiet(&f, "auth-success-after-failures");
+    assert_quiet(&f, "auth-bruteforce");
+}
+
+#[test]
+fn test_auth_bruteforce_near_miss_failures_hours_apart_are_no_run() {
+    // One failure every 70 minutes (a session's start is its id in
+    // seconds): three failures, no run.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let mut f = Vec::new();
+    for (i, pass) in ["a", "b", "c"].into_iter().enumerate() {
+        let s = session(
+            60 + i as u64 * 4200,
+            "203.0.113.12:1000",
+            587,
+            &attempts(&[("alice", pass)], false),
+        );
+        f.extend(a.findings(&s));
+    }
+    assert_quiet(&f, "auth-bruteforce");
+    // The same three within minutes are a run.
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let mut f = Vec::new();
+    for (i, pass) in ["a", "b", "c"].into_iter().enumerate() {
+        let s = session(
+            60 + i as u64,
+            "203.0.113.12:1000",
+            587,
+            &attempts(&[("alice", pass)], false),
+        );
+        f.extend(a.findings(&s));
+    }
+    assert!(f.iter().any(|x| x.id == "auth-bruteforce"));
+}
+
+#[test]
 fn test_auth_password_spray_near_miss_disabled_account_is_not_a_guess() {
     // Three user names fail from one address, but carol's account is
     // disabled (525 5.7.13, RFC 5248): two failures, not a spray.
