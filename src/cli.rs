@@ -142,6 +142,10 @@ pub struct Args {
     /// Terminal UI: sessions kept in memory; beyond it the oldest finished ones are dropped.
     #[arg(long, value_name = "N", default_value_t = crate::tui::state::store::DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
+
+    /// Terminal UI: message bytes kept in memory; beyond it the oldest messages keep only their summary (a file's are read again when opened).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::tui::state::store::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: u64,
 }
 
 /// An error the user can fix by giving other input; exits with status 2.

@@ -831,3 +831,64 @@ fn test_esc_on_sessions_clears_search_and_typed_filter() {
     assert!(!app.sessions.filter.is_active());
     assert_eq!(app.sessions.len(), 2);
 }
+
+/// A message whose bytes the store dropped under its byte cap is read
+/// again from the file when the message view opens (file mode), and then
+/// exported like any other.
+#[test]
+fn test_message_dropped_under_byte_cap_is_read_again_from_the_file() {
+    use smtpscope::tui::testing::load_files_with;
+    use smtpscope::tui::worker::{reread_message, Control, WorkerConfig};
+    let files = [cap("postfix-attachment.pcap"), cap("tour.pcap")];
+    let dir = std::env::temp_dir().join(format!("smtpscope-reread-{}", std::process::id()));
+    let mut app = load_files_with(
+        &files,
+        AppConfig {
+            limits: StoreLimits {
+                max_message_bytes: 1000,
+                ..StoreLimits::default()
+            },
+            export_dir: dir.clone(),
+            ..AppConfig::default()
+        },
+        160,
+        48,
+    );
+    assert!(
+        app.store.dropped_messages > 0,
+        "the cap dropped the big message"
+    );
+    keys(&mut app, &[Action::Enter]);
+    select_row(&mut app, |k| matches!(k, RowKind::Message { .. }));
+    keys(&mut app, &[Action::OpenMessage]);
+    let asked: Vec<Control> = app.outbox.drain(..).collect();
+    let [Control::Reread { id, txn }] = asked[..] else {
+        panic!("no re-read asked for: {asked:?}");
+    };
+    assert!(render_to_string(&app).contains("reading the message again"));
+    // What the worker handle's thread does.
+    let raw = reread_message(&files, &WorkerConfig::default(), id, txn);
+    let len = raw.as_ref().map(|r| r.len()).expect("the message bytes");
+    assert_eq!(
+        len as u64,
+        app.store.get(id).unwrap().session.transactions[txn]
+            .data_bytes
+            .unwrap()
+    );
+    app.apply(WorkerMsg::MessageBytes { id, txn, raw });
+    app.refresh();
+    let screen = render_to_string(&app);
+    assert!(
+        screen.contains("Hello Alice, the report is attached."),
+        "{screen}"
+    );
+    keys(&mut app, &[Action::Export]);
+    let eml = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(std::fs::metadata(&eml).unwrap().len(), len as u64);
+    let _ = std::fs::remove_dir_all(&dir);
+}

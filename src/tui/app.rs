@@ -93,6 +93,9 @@ pub struct App {
     /// Controls for the worker, taken by the event loop.
     pub outbox: Vec<Control>,
     pending: VecDeque<WorkerMsg>,
+    /// A message being read again from the file, and whether to export it
+    /// when it arrives.
+    rereading: Option<(crate::net::ConnId, usize, bool)>,
     export_dir: PathBuf,
 }
 
@@ -117,6 +120,7 @@ impl App {
             size: Rect::new(0, 0, 80, 24),
             quit: false,
             outbox: Vec::new(),
+            rereading: None,
             pending: VecDeque::new(),
             export_dir: cfg.export_dir,
         }
@@ -164,7 +168,61 @@ impl App {
                 }
                 self.status.errors = errors;
             }
+            WorkerMsg::MessageBytes { id, txn, raw } => {
+                let export = match self.rereading.take() {
+                    Some((i, t, export)) if (i, t) == (id, txn) => export,
+                    other => {
+                        self.rereading = other;
+                        false
+                    }
+                };
+                let Some(raw) = raw else {
+                    self.status.notice =
+                        Some("could not read the message again from the file".into());
+                    return;
+                };
+                self.store.restore_raw(id, txn, raw);
+                if self
+                    .message
+                    .as_ref()
+                    .is_some_and(|m| (m.session, m.txn) == (id, txn))
+                {
+                    self.message = self
+                        .store
+                        .get(id)
+                        .and_then(|e| MessageView::open(&e.session, txn));
+                }
+                self.status.notice = Some("message read again from the file".into());
+                if export {
+                    self.export_at(id, txn);
+                }
+            }
         }
+    }
+
+    /// The message's bytes were dropped under the byte cap: in file mode,
+    /// ask for them to be read again. True when a request went out.
+    fn reread(&mut self, id: crate::net::ConnId, txn: usize, export: bool) -> bool {
+        if matches!(self.status.mode, Mode::Live) {
+            return false;
+        }
+        let has_message = self
+            .store
+            .get(id)
+            .and_then(|e| e.session.transactions.get(txn))
+            .is_some_and(|t| t.raw_message.is_none() && t.message.is_some());
+        if !has_message {
+            return false;
+        }
+        if self.rereading.is_none() {
+            self.outbox.push(Control::Reread { id, txn });
+        }
+        self.rereading = Some((id, txn, export));
+        self.status.notice = Some(
+            "reading the message again from the file (its bytes were dropped to save memory)"
+                .into(),
+        );
+        true
     }
 
     /// Bring the derived view state up to date with the store and the
@@ -448,6 +506,7 @@ impl App {
         if let Some(e) = self.store.get(id) {
             self.message = MessageView::open(&e.session, txn);
         }
+        self.reread(id, txn, false);
     }
 
     fn export(&mut self) {
@@ -455,6 +514,10 @@ impl App {
             self.status.notice = Some("select a DATA/BDAT line to export".into());
             return;
         };
+        self.export_at(id, txn);
+    }
+
+    fn export_at(&mut self, id: crate::net::ConnId, txn: usize) {
         let Some(tx) = self
             .store
             .get(id)
@@ -463,7 +526,9 @@ impl App {
             return;
         };
         let (Some(raw), Some(summary)) = (&tx.raw_message, &tx.message) else {
-            self.status.notice = Some("this message's bytes were not retained".into());
+            if !self.reread(id, txn, true) {
+                self.status.notice = Some("this message's bytes were not retained".into());
+            }
             return;
         };
         let result = Exporter::new(&self.export_dir, false).and_then(|mut ex| {

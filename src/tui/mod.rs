@@ -189,7 +189,7 @@ pub fn run(args: &Args, source: TuiSource) -> Result<i32> {
         mode,
         limits: StoreLimits {
             max_sessions: args.max_sessions.max(1),
-            ..StoreLimits::default()
+            max_message_bytes: args.max_message_bytes,
         },
         export_dir: args
             .export

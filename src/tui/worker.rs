@@ -45,6 +45,13 @@ pub enum WorkerMsg {
     Done {
         errors: Vec<String>,
     },
+    /// A message's bytes read again from the files (`Control::Reread`);
+    /// `None` when they could not be found.
+    MessageBytes {
+        id: ConnId,
+        txn: usize,
+        raw: Option<Arc<Vec<u8>>>,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -55,12 +62,16 @@ pub struct SourceStats {
     pub kernel_dropped: Option<u64>,
 }
 
-/// From the UI to the worker (replay only).
+/// From the UI to the worker.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Control {
+    /// Replay: pause or resume.
     Pause(bool),
-    /// While paused: run until the next dialogue event.
+    /// Replay, while paused: run until the next dialogue event.
     Step,
+    /// File mode: read a message whose bytes the UI dropped (its byte cap)
+    /// again from the files, on a thread of its own.
+    Reread { id: ConnId, txn: usize },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -79,6 +90,10 @@ pub struct WorkerHandle {
     ctl: Sender<Control>,
     stop: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
+    /// File mode: what a re-read needs.
+    files: Option<(Vec<String>, WorkerConfig)>,
+    /// Where answers from threads besides the worker go.
+    aux: SyncSender<WorkerMsg>,
 }
 
 impl WorkerHandle {
@@ -87,7 +102,23 @@ impl WorkerHandle {
     }
 
     pub fn control(&self, c: Control) {
-        let _ = self.ctl.send(c);
+        match (c, &self.files) {
+            (Control::Reread { id, txn }, Some((files, cfg))) => {
+                let (files, cfg, tx) = (files.clone(), cfg.clone(), self.aux.clone());
+                // Detached: it ends with its one answer (or when the UI,
+                // and so the channel, is gone).
+                let _ = std::thread::Builder::new()
+                    .name("smtpscope-reread".into())
+                    .spawn(move || {
+                        let raw = reread_message(&files, &cfg, id, txn);
+                        let _ = tx.send(WorkerMsg::MessageBytes { id, txn, raw });
+                    });
+            }
+            (Control::Reread { .. }, None) => {}
+            _ => {
+                let _ = self.ctl.send(c);
+            }
+        }
     }
 
     /// Stop flag shared with the source (live capture polls it).
@@ -111,6 +142,7 @@ fn spawn(stop: Arc<AtomicBool>, body: impl FnOnce(Driver) + Send + 'static) -> W
     let (tx, rx) = mpsc::sync_channel(CHANNEL_CAP);
     let (ctl_tx, ctl_rx) = mpsc::channel();
     let stop2 = stop.clone();
+    let aux = tx.clone();
     let join = std::thread::Builder::new()
         .name("smtpscope-pipeline".into())
         .spawn(move || body(Driver::new(tx, ctl_rx, stop2)))
@@ -120,12 +152,83 @@ fn spawn(stop: Arc<AtomicBool>, body: impl FnOnce(Driver) + Send + 'static) -> W
         ctl: ctl_tx,
         stop,
         join: Some(join),
+        files: None,
+        aux,
     }
+}
+
+/// Decode the files again for connection `id` alone (the others are
+/// declined at open, so they are not reassembled) and return the bytes
+/// of its transaction `txn`. Connection ids are assigned in the order the
+/// flow table first sees connections, so with the same files and flow
+/// configuration `id` names the same connection.
+pub fn reread_message(
+    files: &[String],
+    cfg: &WorkerConfig,
+    id: ConnId,
+    txn: usize,
+) -> Option<Arc<Vec<u8>>> {
+    struct Only<'p, F: FnMut(Session)> {
+        id: ConnId,
+        inner: &'p mut SmtpPipeline<F>,
+    }
+    impl<F: FnMut(Session)> StreamSink for Only<'_, F> {
+        fn open(&mut self, conn: &crate::net::ConnMeta) -> crate::net::Interest {
+            if conn.id == self.id {
+                self.inner.open(conn)
+            } else {
+                crate::net::Interest::Ignore
+            }
+        }
+        fn data(
+            &mut self,
+            conn: &crate::net::ConnMeta,
+            dir: crate::net::Dir,
+            chunk: crate::net::Chunk<'_>,
+        ) -> crate::net::Interest {
+            self.inner.data(conn, dir, chunk)
+        }
+        fn gap(
+            &mut self,
+            conn: &crate::net::ConnMeta,
+            dir: crate::net::Dir,
+            ts: Timestamp,
+            frame: u64,
+            len: u64,
+        ) {
+            self.inner.gap(conn, dir, ts, frame, len)
+        }
+        fn close(
+            &mut self,
+            conn: &crate::net::ConnMeta,
+            reason: crate::net::CloseReason,
+            ts: Timestamp,
+        ) {
+            self.inner.close(conn, reason, ts)
+        }
+    }
+    let mut found = None;
+    let mut pcfg = cfg.pipeline.clone();
+    pcfg.decoder.keep_raw = true;
+    let mut p = SmtpPipeline::new(pcfg, |s: Session| {
+        if s.id == id {
+            found = s
+                .transactions
+                .into_iter()
+                .nth(txn)
+                .and_then(|t| t.raw_message);
+        }
+    });
+    let mut only = Only { id, inner: &mut p };
+    crate::run::read_files(files, cfg.flow.clone(), &mut only);
+    drop(p);
+    found
 }
 
 /// Read capture files (at full speed, or paced for replay).
 pub fn spawn_files(files: Vec<String>, cfg: WorkerConfig) -> WorkerHandle {
-    spawn(Arc::new(AtomicBool::new(false)), move |mut d| {
+    let reread = (files.clone(), cfg.clone());
+    let mut handle = spawn(Arc::new(AtomicBool::new(false)), move |mut d| {
         if let Some(speed) = cfg.replay_speed {
             d.pacer = Some(Pacer {
                 speed: if speed > 0.0 { speed } else { 1.0 },
@@ -133,7 +236,9 @@ pub fn spawn_files(files: Vec<String>, cfg: WorkerConfig) -> WorkerHandle {
             });
         }
         d.run_files(&files, cfg)
-    })
+    });
+    handle.files = Some(reread);
+    handle
 }
 
 /// Capture live from an interface; the source is opened before the TUI
@@ -250,6 +355,8 @@ impl Driver {
                 self.paused = true;
                 self.step_from = Some(count);
             }
+            // Handled by the handle, never sent here.
+            Control::Reread { .. } => {}
         }
     }
 

@@ -252,6 +252,23 @@ impl Store {
         self.message_bytes
     }
 
+    /// Give a message its bytes back (read again from the file); they count
+    /// against the byte cap like any others.
+    pub fn restore_raw(&mut self, id: ConnId, txn: usize, raw: std::sync::Arc<Vec<u8>>) {
+        let Some(t) = self
+            .entries
+            .get_mut(&id)
+            .and_then(|e| e.session.transactions.get_mut(txn))
+        else {
+            return;
+        };
+        if t.raw_message.is_none() {
+            self.message_bytes += raw.len() as u64;
+            t.raw_message = Some(raw);
+            self.raw_cursor = self.raw_cursor.min(id);
+        }
+    }
+
     /// Sessions changed since `generation` (each once, in no particular
     /// order), or `None` when the log no longer reaches back that far.
     pub fn changed_since(&self, generation: u64) -> Option<Vec<ConnId>> {
