@@ -679,6 +679,58 @@ fn test_auth_mechanism_downgrade() {
     assert_quiet(&f, "auth-mechanism-downgrade");
 }
 
+/// RFC 4954 §4 baseline: a server that offered CRAM-MD5 earlier offers
+/// only PLAIN and LOGIN now (an EHLO reply rewritten in the path).
+#[test]
+fn test_auth_mechanism_downgrade_across_sessions_to_one_server() {
+    const CAPS_CRAM: (Dir, &[u8]) = (
+        S,
+        b"250-mx.example.org\r\n250 AUTH CRAM-MD5 PLAIN LOGIN\r\n",
+    );
+    const CAPS_WEAK: (Dir, &[u8]) = (S, b"250-mx.example.org\r\n250 AUTH PLAIN LOGIN\r\n");
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let first = session(70, "192.0.2.20:1000", 587, &[GREET, EHLO, CAPS_CRAM]);
+    assert_quiet(&a.findings(&first), "auth-mechanism-downgrade");
+    let later = session(71, "192.0.2.21:1000", 587, &[GREET, EHLO, CAPS_WEAK]);
+    let f = a.findings(&later);
+    let x = assert_raised(&later, &f, "auth-mechanism-downgrade", Medium);
+    assert!(
+        x.summary.contains("CRAM-MD5") && x.summary.contains("#70"),
+        "{}",
+        x.summary
+    );
+}
+
+#[test]
+fn test_auth_mechanism_downgrade_near_miss_same_list_again_or_another_server() {
+    const CAPS_CRAM: (Dir, &[u8]) = (
+        S,
+        b"250-mx.example.org\r\n250 AUTH CRAM-MD5 PLAIN LOGIN\r\n",
+    );
+    const CAPS_WEAK: (Dir, &[u8]) = (S, b"250-mx.example.org\r\n250 AUTH PLAIN LOGIN\r\n");
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let mut f = a.findings(&session(
+        72,
+        "192.0.2.20:1000",
+        587,
+        &[GREET, EHLO, CAPS_CRAM],
+    ));
+    f.extend(a.findings(&session(
+        73,
+        "192.0.2.21:1000",
+        587,
+        &[GREET, EHLO, CAPS_CRAM],
+    )));
+    // Another server (port 25 here) that never offered CRAM-MD5.
+    f.extend(a.findings(&session(
+        74,
+        "192.0.2.22:1000",
+        25,
+        &[GREET, EHLO, CAPS_WEAK],
+    )));
+    assert_quiet(&f, "auth-mechanism-downgrade");
+}
+
 // ---------------------------------------------------------------- 2. TLS
 
 #[test]

@@ -301,6 +301,7 @@ pub struct Analyzer {
     auth: auth_bruteforce::State,
     stripping: starttls_stripping::State,
     fallback: tls_fallback::State,
+    downgrade: auth_downgrade::State,
     /// Findings raised, by id and severity (after the min-severity filter).
     counts: std::collections::BTreeMap<(&'static str, Severity), u64>,
     worst: Option<Severity>,
@@ -359,6 +360,7 @@ impl Analyzer {
             auth: auth_bruteforce::State::default(),
             stripping: starttls_stripping::State::default(),
             fallback: tls_fallback::State::default(),
+            downgrade: auth_downgrade::State::default(),
             counts: Default::default(),
             worst: None,
         }
@@ -374,6 +376,7 @@ impl Analyzer {
         self.auth.check(s, &self.cfg, &mut out);
         self.stripping.check(s, &self.cfg, &mut out);
         self.fallback.check(s, &self.cfg, &mut out);
+        self.downgrade.check(s, &self.cfg, &mut out);
         out
     }
 
@@ -398,7 +401,10 @@ impl Analyzer {
 
     /// Cross-session state evicted because of the caps.
     pub fn evicted(&self) -> u64 {
-        self.auth.evicted() + self.stripping.evicted() + self.fallback.evicted()
+        self.auth.evicted()
+            + self.stripping.evicted()
+            + self.fallback.evicted()
+            + self.downgrade.evicted()
     }
 
     /// The end-of-run summary: count per id and severity.
