@@ -2206,6 +2206,53 @@ const NOT_BENIGN: &[(&str, &str)] = &[
         "tour.pcap",
         "the teaching tour authenticates with AUTH PLAIN although STARTTLS was offered",
     ),
+    (
+        "finding-smtp-smuggling.pcap",
+        "a smuggled second transaction after <CR><LF>.<LF> inside DATA",
+    ),
+    (
+        "finding-bare-line-ending.pcap",
+        "a bare LF mixed with CRLF inside DATA",
+    ),
+    ("finding-nul-byte.pcap", "a NUL byte inside DATA"),
+    (
+        "finding-data-before-354.pcap",
+        "the message sent in one segment with DATA, before the 354",
+    ),
+    (
+        "finding-pregreet.pcap",
+        "EHLO sent before the server's greeting",
+    ),
+    (
+        "finding-pipelining-violation.pcap",
+        "MAIL and RCPT pipelined to aiosmtpd, which offers no PIPELINING",
+    ),
+    (
+        "finding-unknown-command-http.pcap",
+        "an HTTP request to the SMTP port",
+    ),
+    ("finding-line-too-long.pcap", "a 605-octet command line"),
+    (
+        "finding-starttls-command-injection.pcap",
+        "RSET behind STARTTLS in one segment (CVE-2011-0411 style)",
+    ),
+    ("finding-user-enum-vrfy-expn.pcap", "five VRFY/EXPN probes"),
+    (
+        "finding-user-enum-rcpt.pcap",
+        "ten RCPT to unknown users and no message",
+    ),
+    (
+        "finding-dangerous-verbs.pcap",
+        "XEXCH50, DEBUG, WIZ and TURN",
+    ),
+    (
+        "finding-envelope-injection-payload.pcap",
+        "shell syntax in MAIL FROM",
+    ),
+    (
+        "finding-risky-attachment.pcap",
+        "an .exe attachment with a double extension",
+    ),
 ];
 
 fn worst_of(files: &[String]) -> Vec<(String, Severity)> {
