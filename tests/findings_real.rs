@@ -147,13 +147,16 @@ fn test_real_mail_and_rcpt_in_one_segment_to_aiosmtpd_without_pipelining() {
 #[test]
 fn test_real_http_request_to_postfix_is_medium_unknown_command() {
     // Frame 6: GET, Host: and an empty line; Postfix hangs up with 221 2.7.0.
-    assert_real(
+    let f = assert_real(
         "finding-unknown-command-http.pcap",
         "unknown-command",
         Medium,
         &[6],
         "HTTP on the SMTP port",
     );
+    // Regression: the Host: line behind GET was also reported as SMTP
+    // pipelining without PIPELINING (medium).
+    assert!(raised(&f, "pipelining-violation").is_empty());
 }
 
 #[test]

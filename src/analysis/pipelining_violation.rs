@@ -34,11 +34,14 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let mut f = Finding::new(&INFO, Medium, String::new(), s);
     let mut first = None;
     let mut n = 0;
+    // An HTTP request's header lines arrive before any reply, but that is
+    // HTTP, not SMTP pipelining: unknown-command reports it (medium).
+    let http = super::unknown_command::speaks_http(s);
     for a in &s.anomalies {
         let cmd = event_at_frame(s, a.frame, Some(TimelineKind::Command));
         let (what, line) = match &a.anomaly {
             Anomaly::PipeliningWithoutCapability { .. }
-                if cmd.is_some_and(|i| quit_behind_dot(s, i)) =>
+                if http || cmd.is_some_and(|i| quit_behind_dot(s, i)) =>
             {
                 continue
             }

@@ -24,6 +24,13 @@ const HTTP: &[&str] = &[
     "USER-AGENT:",
 ];
 
+/// The client sent an HTTP request line or header: it is not speaking SMTP.
+pub(super) fn speaks_http(s: &Session) -> bool {
+    s.anomalies.iter().any(
+        |a| matches!(&a.anomaly, Anomaly::UnknownCommand { verb } if HTTP.contains(&verb.as_str())),
+    )
+}
+
 pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let mut verbs: Vec<String> = Vec::new();
     let mut f = Finding::new(&INFO, Low, String::new(), s);
