@@ -2207,6 +2207,19 @@ const NOT_BENIGN: &[(&str, &str)] = &[
         "the teaching tour authenticates with AUTH PLAIN although STARTTLS was offered",
     ),
     (
+        "finding-starttls-rejected.pcap",
+        "STARTTLS refused by aiosmtpd, then mail in clear",
+    ),
+    (
+        "finding-open-relay-accepted.pcap",
+        "aiosmtpd offers AUTH PLAIN/LOGIN in clear, and accepts any recipient",
+    ),
+    ("finding-bdat-framing-anomaly.pcap", "BDAT 0 without LAST"),
+    (
+        "finding-mime-malformed.pcap",
+        "a base64 part that does not decode",
+    ),
+    (
         "finding-smtp-smuggling.pcap",
         "a smuggled second transaction after <CR><LF>.<LF> inside DATA",
     ),

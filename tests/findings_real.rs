@@ -12,31 +12,44 @@ use smtpscope::model::Session;
 
 use Severity::*;
 
-/// The one session in `file` and every finding on it.
-fn analyze(file: &str) -> (Session, Vec<Finding>) {
-    let (mut sessions, outcome) = common::decode(&[common::capture(file)]);
+/// Every session in `file` (one, unless `sessions` says more) and every
+/// finding on them, from one analyzer as the CLI runs it.
+fn analyze(file: &str, cfg: AnalysisConfig, sessions: usize) -> (Vec<Session>, Vec<Finding>) {
+    let (all, outcome) = common::decode(&[common::capture(file)]);
     assert!(outcome.errors.is_empty(), "{file}: {:?}", outcome.errors);
-    assert_eq!(sessions.len(), 1, "{file}");
-    let s = sessions.remove(0);
-    let f = Analyzer::new(AnalysisConfig::default()).findings(&s);
-    (s, f)
+    assert_eq!(all.len(), sessions, "{file}");
+    let mut a = Analyzer::new(cfg);
+    let f = all.iter().flat_map(|s| a.findings(s)).collect();
+    (all, f)
 }
 
 /// Asserts that `file` raises `id` at `sev` with exactly `frames` as
 /// evidence, every evidence event in one of them, and a summary containing
 /// `says`. Returns every finding for further checks.
 fn assert_real(file: &str, id: &str, sev: Severity, frames: &[u64], says: &str) -> Vec<Finding> {
-    let (s, f) = analyze(file);
-    let all = || {
+    assert_real_with(AnalysisConfig::default(), 1, file, id, sev, frames, says)
+}
+
+fn assert_real_with(
+    cfg: AnalysisConfig,
+    sessions: usize,
+    file: &str,
+    id: &str,
+    sev: Severity,
+    frames: &[u64],
+    says: &str,
+) -> Vec<Finding> {
+    let (all, f) = analyze(file, cfg, sessions);
+    let summaries = || {
         f.iter()
             .map(|x| (x.id, x.severity, &x.summary))
             .collect::<Vec<_>>()
     };
     let Some(x) = f.iter().find(|x| x.id == id) else {
-        panic!("{file}: {id} not raised; got {:#?}", all())
+        panic!("{file}: {id} not raised; got {:#?}", summaries())
     };
     assert_eq!(x.severity, sev, "{file}: {id}: {}", x.summary);
-    assert_eq!(x.evidence.session, s.id.0);
+    let s = all.iter().find(|s| s.id.0 == x.evidence.session).unwrap();
     assert_eq!(x.evidence.frames, frames, "{file}: {id}: {}", x.summary);
     for &e in &x.evidence.events {
         assert!(
@@ -47,6 +60,14 @@ fn assert_real(file: &str, id: &str, sev: Severity, frames: &[u64], says: &str) 
     }
     assert!(x.summary.contains(says), "{file}: {id}: {}", x.summary);
     f
+}
+
+/// The recording Postfix's domain as --local-domain: what relay rules need.
+fn local_example_test() -> AnalysisConfig {
+    AnalysisConfig {
+        local_domains: vec!["example.test".into(), "example.org".into()],
+        ..AnalysisConfig::default()
+    }
 }
 
 fn raised(f: &[Finding], id: &str) -> Vec<Severity> {
@@ -302,5 +323,126 @@ fn test_real_header_from_domain_differs_from_envelope() {
         Info,
         &[15],
         "bank.example",
+    );
+}
+
+#[test]
+fn test_real_empty_bdat_chunk_without_last_is_framing_anomaly() {
+    // Frame 13 `BDAT 0`, which Postfix refuses: 551 5.7.1 Null BDAT request.
+    assert_real(
+        "finding-bdat-framing-anomaly.pcap",
+        "bdat-framing-anomaly",
+        Medium,
+        &[13],
+        "BDAT 0 without LAST",
+    );
+}
+
+#[test]
+fn test_real_base64_part_that_does_not_decode_is_mime_malformed() {
+    assert_real(
+        "finding-mime-malformed.pcap",
+        "mime-malformed",
+        Medium,
+        &[15],
+        "application/pdf (base64)",
+    );
+}
+
+#[test]
+fn test_real_hundred_received_headers_refused_by_postfix_as_too_many_hops() {
+    assert_real(
+        "finding-too-many-received-headers.pcap",
+        "too-many-received-headers",
+        Low,
+        &[15],
+        "100 Received: headers",
+    );
+}
+
+#[test]
+fn test_real_eight_bit_body_without_8bitmime() {
+    assert_real(
+        "finding-non-ascii-without-extension.pcap",
+        "non-ascii-without-extension",
+        Low,
+        &[15],
+        "without BODY=8BITMIME",
+    );
+}
+
+// ---------------------------------------------------------------- more tls and relay
+
+#[test]
+fn test_real_starttls_refused_454_by_aiosmtpd_then_mail_in_clear_is_high() {
+    // STARTTLS frame 17, 454 frame 18, MAIL in clear frame 19.
+    assert_real(
+        "finding-starttls-rejected.pcap",
+        "starttls-rejected",
+        High,
+        &[17, 18, 19],
+        "454 TLS not available",
+    );
+}
+
+#[test]
+fn test_real_starttls_given_up_then_mail_in_clear_on_a_new_connection() {
+    // Session 1: STARTTLS answered 220 (frame 10), then the client closes
+    // without a TLS byte. Session 2: MAIL in clear (frame 22).
+    assert_real_with(
+        AnalysisConfig::default(),
+        2,
+        "finding-tls-fallback-to-plaintext.pcap",
+        "tls-fallback-to-plaintext",
+        Low,
+        &[22],
+        "sent MAIL in clear",
+    );
+}
+
+#[test]
+fn test_real_aiosmtpd_accepts_a_foreign_recipient_from_anyone() {
+    assert_real_with(
+        local_example_test(),
+        1,
+        "finding-open-relay-accepted.pcap",
+        "open-relay-accepted",
+        High,
+        &[18, 19],
+        "elsewhere.example",
+    );
+    // Without --local-domain nothing is known to be foreign.
+    let (_, f) = analyze(
+        "finding-open-relay-accepted.pcap",
+        AnalysisConfig::default(),
+        1,
+    );
+    assert!(raised(&f, "open-relay-accepted").is_empty());
+}
+
+#[test]
+fn test_real_relay_attempts_refused_by_postfix_are_a_probe() {
+    // Three foreign domains and a percent hack, each 554 5.7.1 Relay
+    // access denied (frames 11-18).
+    assert_real_with(
+        local_example_test(),
+        1,
+        "finding-relay-probe.pcap",
+        "relay-probe",
+        Low,
+        &[11, 13, 15, 17],
+        "4 relay probe recipient(s)",
+    );
+}
+
+#[test]
+fn test_real_hundred_and_one_pipelined_recipients() {
+    // All 101 RCPT in frame 11, all answered 250 in frame 12.
+    assert_real(
+        "finding-mass-recipients.pcap",
+        "mass-recipients",
+        Low,
+        &[11],
+        "101 recipients",
     );
 }

@@ -202,6 +202,99 @@ def data_before_354():
     quit(c)
 
 
+def starttls_rejected():
+    # aiosmtpd without a TLS context answers STARTTLS 454; the client goes on in clear.
+    c = start(AIO)
+    c.cmd("STARTTLS")
+    c.cmd("MAIL FROM:<alice@example.org>", 250)
+    c.cmd("RCPT TO:<bob@example.org>", 250)
+    c.cmd("DATA", 354)
+    c.data(headers("tls-rejected-1", "sent in clear after 454", "alice@example.org"))
+    quit(c)
+
+
+def open_relay():
+    # aiosmtpd accepts any recipient domain from anyone (no AUTH here).
+    c = start(AIO)
+    c.cmd("MAIL FROM:<spammer@client.test>", 250)
+    c.cmd("RCPT TO:<victim@elsewhere.example>", 250)
+    c.cmd("RSET", 250)
+    quit(c)
+
+
+def relay_probe():
+    # Postfix refuses relaying (reject_unauth_destination): 554 5.7.1.
+    c = start()
+    c.cmd("MAIL FROM:<probe@client.test>", 250)
+    for to in ["a@relay-test-1.example", "b@relay-test-2.example", "c@relay-test-3.example",
+               "victim%relay-test-4.example@example.test"]:
+        c.cmd(f"RCPT TO:<{to}>")
+    c.cmd("RSET")
+    quit(c)
+
+
+def bdat_zero():
+    # RFC 3030 §2: only the LAST chunk may be empty.  Postfix takes `BDAT 0` anyway.
+    c = start()
+    c.cmd("MAIL FROM:<sender@client.test>", 250)
+    c.cmd("RCPT TO:<alice@example.test>", 250)
+    c.cmd("BDAT 0")
+    c.bdat(crlf(headers("bdat0-1", "empty first chunk") + "Hello.\n"), last=True)
+    quit(c)
+
+
+def mass_recipients():
+    # 101 RCPT in one pipelined segment (Postfix offers PIPELINING; recipient limit 1000).
+    c = start()
+    c.cmd("MAIL FROM:<sender@client.test>", 250)
+    c.pipeline([f"RCPT TO:<{['alice', 'bob', 'carol'][i % 3]}@example.test>"
+                for i in range(101)])
+    c.cmd("RSET", 250)
+    quit(c)
+
+
+def mime_malformed():
+    c = start()
+    envelope(c)
+    c.data(headers("mime-1", "broken base64")
+           .replace("\r\n\r\n", "\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: application/pdf; name=\"report.pdf\"\r\n"
+                    "Content-Transfer-Encoding: base64\r\n\r\n")
+           + "JVBERi0xLjQK!!!not*base64***\r\n")
+    quit(c)
+
+
+def too_many_received():
+    # Postfix counts the hops itself (hop_count_limit = 50) and refuses the message.
+    c = start()
+    envelope(c)
+    hops = "".join(f"Received: from hop{i}.client.test by hop{i + 1}.client.test; "
+                   "Thu, 01 Jan 2026 12:00:00 +0000\r\n" for i in range(100))
+    c.data(hops + headers("loop-1", "mail loop"))
+    quit(c)
+
+
+def non_ascii():
+    # 8-bit body text without BODY=8BITMIME on MAIL.
+    c = start()
+    envelope(c)
+    c.data(headers("8bit-1", "8-bit body") + "Grüße aus Köln\r\n")
+    quit(c)
+
+
+def tls_fallback():
+    # STARTTLS accepted, then the client gives up before any TLS byte and retries the
+    # same server in clear, as an opportunistic client that fails its handshake does.
+    c = start()
+    c.cmd("STARTTLS", 220)
+    c.close()
+    time.sleep(0.5)
+    c = start()
+    envelope(c)
+    c.data(headers("fallback-1", "sent in clear after a failed STARTTLS"))
+    quit(c)
+
+
 CASES = {n: f for n, f in globals().items() if callable(f) and f.__module__ == "__main__"
          and n not in ("headers", "replies", "start", "envelope", "quit", "main")}
 

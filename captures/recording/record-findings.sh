@@ -65,6 +65,15 @@ CASES=(
   envelope_injection   finding-envelope-injection-payload.pcap 2525
   size_mismatch        finding-size-declared-mismatch.pcap     2525
   data_before_354      finding-data-before-354.pcap            2525
+  starttls_rejected    finding-starttls-rejected.pcap          2587
+  open_relay           finding-open-relay-accepted.pcap        2587
+  relay_probe          finding-relay-probe.pcap                2525
+  bdat_zero            finding-bdat-framing-anomaly.pcap       2525
+  mass_recipients      finding-mass-recipients.pcap            2525
+  mime_malformed       finding-mime-malformed.pcap             2525
+  too_many_received    finding-too-many-received-headers.pcap  2525
+  non_ascii            finding-non-ascii-without-extension.pcap 2525
+  tls_fallback         finding-tls-fallback-to-plaintext.pcap  2525
 )
 want() { [ $# -eq 0 ] || [[ " $* " == *" $case "* ]]; }
 for ((i = 0; i < ${#CASES[@]}; i += 3)); do
