@@ -2220,6 +2220,10 @@ const NOT_BENIGN: &[(&str, &str)] = &[
         "a base64 part that does not decode",
     ),
     (
+        "finding-implicit-tls-port-cleartext.pcap",
+        "plaintext SMTP on port 465, with AUTH offered in clear",
+    ),
+    (
         "finding-smtp-smuggling.pcap",
         "a smuggled second transaction after <CR><LF>.<LF> inside DATA",
     ),

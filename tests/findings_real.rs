@@ -446,3 +446,15 @@ fn test_real_hundred_and_one_pipelined_recipients() {
         "101 recipients",
     );
 }
+
+#[test]
+fn test_real_plaintext_smtp_on_port_465() {
+    // Frame 4 is aiosmtpd's plaintext 220 on the submissions port.
+    assert_real(
+        "finding-implicit-tls-port-cleartext.pcap",
+        "implicit-tls-port-cleartext",
+        High,
+        &[4],
+        "implicit-TLS port 465",
+    );
+}

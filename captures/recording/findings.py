@@ -295,6 +295,17 @@ def tls_fallback():
     quit(c)
 
 
+def implicit_tls_cleartext():
+    # aiosmtpd_server.py on 465 (submissions) speaks plaintext SMTP: a misconfigured
+    # listener, and a client that goes along with it.
+    c = start(465)
+    c.cmd("MAIL FROM:<alice@example.org>", 250)
+    c.cmd("RCPT TO:<bob@example.org>", 250)
+    c.cmd("DATA", 354)
+    c.data(headers("port465-1", "plaintext on 465", "alice@example.org"))
+    quit(c)
+
+
 CASES = {n: f for n, f in globals().items() if callable(f) and f.__module__ == "__main__"
          and n not in ("headers", "replies", "start", "envelope", "quit", "main")}
 

@@ -82,6 +82,18 @@ for ((i = 0; i < ${#CASES[@]}; i += 3)); do
   capture "${CASES[i+1]}" "${CASES[i+2]}" python3 findings.py "$case"
 done
 
+# A plaintext aiosmtpd on 465, only for this capture.
+case=implicit_tls_cleartext
+if want "$@"; then
+  python3 aiosmtpd_server.py 465 > "$SCRATCH/aiosmtpd-465.log" 2>&1 &
+  P465=$!
+  sleep 2
+  rc=0
+  capture finding-implicit-tls-port-cleartext.pcap 465 python3 findings.py "$case" || rc=$?
+  kill -TERM "$P465"; wait "$P465" || true
+  [ "$rc" = 0 ]
+fi
+
 # An executable behind a document name: 'MZ' + deterministic filler.
 case=risky_attachment
 if want "$@"; then
