@@ -462,3 +462,42 @@ fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
         &["at byte 2652", "f0 ff ff ff"],
     );
 }
+
+#[test]
+fn test_pcapng_block_shorter_than_its_own_header_is_damage_not_a_crash() {
+    // A block length under 12 cannot hold the block's own type, length and
+    // trailing length; pcap-parser's arithmetic on it must never be reached.
+    for (short, big_endian) in [(0u32, false), (4, true), (8, false), (11, true)] {
+        let r = run_raw(move |mut out| {
+            let mut ng = common::PcapNg::new(big_endian);
+            ng.interface(LinkType::RAW, 6);
+            let pkts = common::conversation(
+                addr("192.0.2.10:40000"),
+                addr("198.51.100.25:25"),
+                (1000, 5000),
+                &common::smtp_script(),
+            );
+            for (i, p) in pkts.iter().enumerate() {
+                ng.packet(0, 1_700_000_000_000_000 + i as u64 * 1000, p);
+            }
+            // An unknown (custom) block type: pcap-parser's generic path.
+            let (kind, len) = if big_endian {
+                (0x8000_0001u32.to_be_bytes(), short.to_be_bytes())
+            } else {
+                (0x8000_0001u32.to_le_bytes(), short.to_le_bytes())
+            };
+            ng.bytes.extend_from_slice(&kind);
+            ng.bytes.extend_from_slice(&len);
+            ng.bytes.extend_from_slice(&[0u8; 64]);
+            out.write_all(&ng.bytes).expect("write");
+        });
+        assert_eq!(r.sessions.len(), 1, "block length {short}: {}", r.stderr);
+        assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
+        damage_reported(
+            &r,
+            "pcapng block length",
+            &format!("{short} (< 12)"),
+            &["at byte 2652", &format!("says {short} bytes"), "shorter than"],
+        );
+    }
+}

@@ -184,6 +184,8 @@ enum Reader {
     Ng {
         reader: PcapNGReader<Input>,
         interfaces: Vec<Interface>,
+        /// The current section's byte order (from its header block).
+        big_endian: bool,
     },
 }
 
@@ -351,6 +353,7 @@ impl FileSource {
             Format::PcapNg => Reader::Ng {
                 reader: PcapNGReader::new(INITIAL_BUFFER, input).map_err(header_err)?,
                 interfaces: Vec::new(),
+                big_endian: false,
             },
         };
         Ok(FileSource {
@@ -453,15 +456,26 @@ impl FileSource {
                         Err(e) => Err(Failure::from(e)),
                     }
                 }
-                Reader::Ng { reader, interfaces } => {
+                Reader::Ng {
+                    reader,
+                    interfaces,
+                    big_endian,
+                } => {
                     reader.consume(consume);
                     let base = reader.data().as_ptr() as usize;
-                    match reader.next() {
-                        Ok((n, PcapBlockOwned::NG(block))) => {
-                            Ok((n, ng_step(block, interfaces, base)))
+                    if let Some(what) = ng_length_below_header(reader.data(), *big_endian) {
+                        Err(Failure::Malformed(what))
+                    } else {
+                        match reader.next() {
+                            Ok((n, PcapBlockOwned::NG(block))) => {
+                                if let Block::SectionHeader(shb) = &block {
+                                    *big_endian = shb.big_endian();
+                                }
+                                Ok((n, ng_step(block, interfaces, base)))
+                            }
+                            Ok((n, _)) => Ok((n, Step::Skip)),
+                            Err(e) => Err(Failure::from(e)),
                         }
-                        Ok((n, _)) => Ok((n, Step::Skip)),
-                        Err(e) => Err(Failure::from(e)),
                     }
                 }
             };
@@ -726,6 +740,29 @@ impl From<PcapError<&[u8]>> for Failure {
 
 /// Interpret one pcapng block; interface and section blocks update the
 /// interface table (a new section starts a new one).
+/// A pcapng block (other than a section header, whose byte order is its
+/// own) whose length field is under 12 bytes cannot hold even its type,
+/// length and trailing length. pcap-parser 0.17 subtracts 12 from it
+/// unchecked for unknown block types, so it is stopped here as damage.
+fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
+    let head = data.get(..8)?;
+    let kind = [head[0], head[1], head[2], head[3]];
+    if kind == [0x0a, 0x0d, 0x0d, 0x0a] {
+        return None;
+    }
+    let f = [head[4], head[5], head[6], head[7]];
+    let len = if big_endian {
+        u32::from_be_bytes(f)
+    } else {
+        u32::from_le_bytes(f)
+    };
+    (len < 12).then(|| {
+        format!(
+            "a block header's length field says {len} bytes, shorter than the 12 bytes of the block's own header; the length field is corrupt"
+        )
+    })
+}
+
 fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> Step {
     match block {
         Block::SectionHeader(_) => {
