@@ -433,10 +433,11 @@ fn test_pcap_record_claiming_four_gigabytes_stops_with_the_sessions_before_it() 
     );
 }
 
-#[test]
-fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
-    let r = run_raw(|mut out| {
-        let mut ng = common::PcapNg::new(false);
+/// One complete SMTP session in a pcapng section of the given byte order,
+/// then a block header `kind`, `len` (in that order) and `tail` zeros.
+fn pcapng_session_then_block(big_endian: bool, kind: u32, len: u32, tail: usize) -> Run {
+    run_raw(move |mut out| {
+        let mut ng = common::PcapNg::new(big_endian);
         ng.interface(LinkType::RAW, 6);
         let pkts = common::conversation(
             addr("192.0.2.10:40000"),
@@ -447,12 +448,22 @@ fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
         for (i, p) in pkts.iter().enumerate() {
             ng.packet(0, 1_700_000_000_000_000 + i as u64 * 1000, p);
         }
-        // An Enhanced Packet Block whose length runs past any real block.
-        ng.bytes.extend_from_slice(&6u32.to_le_bytes());
-        ng.bytes.extend_from_slice(&0xffff_fff0u32.to_le_bytes());
-        ng.bytes.extend_from_slice(&[0u8; 256]);
+        let (kind, len) = if big_endian {
+            (kind.to_be_bytes(), len.to_be_bytes())
+        } else {
+            (kind.to_le_bytes(), len.to_le_bytes())
+        };
+        ng.bytes.extend_from_slice(&kind);
+        ng.bytes.extend_from_slice(&len);
+        ng.bytes.extend(std::iter::repeat_n(0u8, tail));
         out.write_all(&ng.bytes).expect("write");
-    });
+    })
+}
+
+#[test]
+fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
+    // An Enhanced Packet Block whose length runs past any real block.
+    let r = pcapng_session_then_block(false, 6, 0xffff_fff0, 256);
     assert_eq!(r.sessions.len(), 1);
     assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
     damage_reported(
@@ -467,37 +478,20 @@ fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
 fn test_pcapng_block_shorter_than_its_own_header_is_damage_not_a_crash() {
     // A block length under 12 cannot hold the block's own type, length and
     // trailing length; pcap-parser's arithmetic on it must never be reached.
+    // An unknown (custom) block type takes pcap-parser's generic path.
     for (short, big_endian) in [(0u32, false), (4, true), (8, false), (11, true)] {
-        let r = run_raw(move |mut out| {
-            let mut ng = common::PcapNg::new(big_endian);
-            ng.interface(LinkType::RAW, 6);
-            let pkts = common::conversation(
-                addr("192.0.2.10:40000"),
-                addr("198.51.100.25:25"),
-                (1000, 5000),
-                &common::smtp_script(),
-            );
-            for (i, p) in pkts.iter().enumerate() {
-                ng.packet(0, 1_700_000_000_000_000 + i as u64 * 1000, p);
-            }
-            // An unknown (custom) block type: pcap-parser's generic path.
-            let (kind, len) = if big_endian {
-                (0x8000_0001u32.to_be_bytes(), short.to_be_bytes())
-            } else {
-                (0x8000_0001u32.to_le_bytes(), short.to_le_bytes())
-            };
-            ng.bytes.extend_from_slice(&kind);
-            ng.bytes.extend_from_slice(&len);
-            ng.bytes.extend_from_slice(&[0u8; 64]);
-            out.write_all(&ng.bytes).expect("write");
-        });
+        let r = pcapng_session_then_block(big_endian, 0x8000_0001, short, 64);
         assert_eq!(r.sessions.len(), 1, "block length {short}: {}", r.stderr);
         assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
         damage_reported(
             &r,
             "pcapng block length",
             &format!("{short} (< 12)"),
-            &["at byte 2652", &format!("says {short} bytes"), "shorter than"],
+            &[
+                "at byte 2652",
+                &format!("says {short} bytes"),
+                "shorter than",
+            ],
         );
     }
 }
