@@ -478,7 +478,8 @@ fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
 fn test_pcapng_block_shorter_than_its_own_header_is_damage_not_a_crash() {
     // A block length under 12 cannot hold the block's own type, length and
     // trailing length; pcap-parser's arithmetic on it must never be reached.
-    // An unknown (custom) block type takes pcap-parser's generic path.
+    // 0x80000001 is the Process Information Block, whose minimum length in
+    // pcap-parser 0.17 is 4.
     for (short, big_endian) in [(0u32, false), (4, true), (8, false), (11, true)] {
         let r = pcapng_session_then_block(big_endian, 0x8000_0001, short, 64);
         assert_eq!(r.sessions.len(), 1, "block length {short}: {}", r.stderr);

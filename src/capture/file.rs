@@ -742,8 +742,10 @@ impl From<PcapError<&[u8]>> for Failure {
 /// interface table (a new section starts a new one).
 /// A pcapng block (other than a section header, whose byte order is its
 /// own) whose length field is under 12 bytes cannot hold even its type,
-/// length and trailing length. pcap-parser 0.17 subtracts 12 from it
-/// unchecked for unknown block types, so it is stopped here as damage.
+/// length and trailing length. pcap-parser 0.17 checks a length only
+/// against each block type's own minimum, which is 4 for the Process
+/// Information Block (`0x80000001`), then subtracts 12 unchecked; so such a
+/// length is stopped here as damage.
 fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
     let head = data.get(..8)?;
     let kind = [head[0], head[1], head[2], head[3]];
