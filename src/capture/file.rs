@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use pcap_parser::pcapng::Block;
+use pcap_parser::pcapng::{Block, SHB_MAGIC};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
@@ -738,8 +738,6 @@ impl From<PcapError<&[u8]>> for Failure {
     }
 }
 
-/// Interpret one pcapng block; interface and section blocks update the
-/// interface table (a new section starts a new one).
 /// A pcapng block (other than a section header, whose byte order is its
 /// own) whose length field is under 12 bytes cannot hold even its type,
 /// length and trailing length. pcap-parser 0.17 checks a length only
@@ -748,8 +746,8 @@ impl From<PcapError<&[u8]>> for Failure {
 /// length is stopped here as damage.
 fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
     let head = data.get(..8)?;
-    let kind = [head[0], head[1], head[2], head[3]];
-    if kind == [0x0a, 0x0d, 0x0d, 0x0a] {
+    // The section header's magic reads the same in both byte orders.
+    if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) == SHB_MAGIC {
         return None;
     }
     let f = [head[4], head[5], head[6], head[7]];
@@ -765,6 +763,8 @@ fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
     })
 }
 
+/// Interpret one pcapng block; interface and section blocks update the
+/// interface table (a new section starts a new one).
 fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> Step {
     match block {
         Block::SectionHeader(_) => {
