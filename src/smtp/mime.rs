@@ -35,6 +35,7 @@ use mail_parser::{MessageParser, MessagePart, MimeHeaders};
 use memchr::memmem;
 use sha2::{Digest, Sha256};
 
+use super::blocks;
 use super::message::{
     catch, hex_sha256_digest, MessageSummary, MimePart, MAX_BOUNDARY_LEN, MAX_MIME_DEPTH,
     MAX_MIME_PARTS,
@@ -53,6 +54,10 @@ const MAX_DELIMITER_LINE: usize = 2 + MAX_BOUNDARY_LEN + 2 + 256 + 2;
 
 /// Base64 text staged before a bulk decode.
 const B64_STAGE: usize = 16 * 1024;
+
+/// The stage is decoded once it has less room than this, so that it is
+/// filled in pieces of a useful size.
+const MIN_PIECE: usize = 1024;
 
 /// Trailing whitespace held by the quoted-printable decoder (it is dropped
 /// if the line ends); past this it is content.
@@ -800,18 +805,14 @@ impl Base64Stream {
         }
         let mut rest = input;
         while !rest.is_empty() {
-            let seg_len = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
-            let mut seg = rest.get(..seg_len).unwrap_or_default();
-            rest = rest.get(seg_len + 1..).unwrap_or_default();
-            while !seg.is_empty() {
-                let room = B64_STAGE - self.stage.len();
-                let n = room.min(seg.len());
-                self.stage
-                    .extend_from_slice(seg.get(..n).unwrap_or_default());
-                seg = seg.get(n..).unwrap_or_default();
-                if self.stage.len() >= B64_STAGE {
-                    self.drain(false, sink);
-                }
+            // Line breaks only shrink what is appended, so a piece no
+            // longer than the room left never overfills the stage.
+            let room = B64_STAGE - self.stage.len();
+            let (piece, after) = rest.split_at(room.min(rest.len()));
+            blocks::strip_line_breaks(piece, &mut self.stage);
+            rest = after;
+            if self.stage.len() + MIN_PIECE > B64_STAGE {
+                self.drain(false, sink);
             }
         }
     }

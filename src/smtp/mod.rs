@@ -9,6 +9,7 @@
 //! ([`event`]). BDAT framing lives in the session (it is a byte count).
 
 pub mod auth;
+pub mod blocks;
 pub mod command;
 pub mod data;
 pub mod detect;
