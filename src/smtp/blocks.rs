@@ -27,6 +27,27 @@ pub fn eq_mask(block: &[u8; BLOCK], needle: u8) -> u64 {
     }
 }
 
+/// Bit `i` is set where `block[i] <= max`.
+#[inline]
+pub fn le_mask(block: &[u8; BLOCK], max: u8) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::le_mask(block, max)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        portable_le_mask(block, max)
+    }
+}
+
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn portable_le_mask(block: &[u8; BLOCK], max: u8) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u64::from(b <= max) << i))
+}
+
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn portable_eq_mask(block: &[u8; BLOCK], needle: u8) -> u64 {
     block
@@ -38,7 +59,7 @@ fn portable_eq_mask(block: &[u8; BLOCK], needle: u8) -> u64 {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8,
     };
 
     use super::BLOCK;
@@ -57,23 +78,96 @@ mod sse2 {
         }
         mask
     }
+
+    #[inline]
+    pub fn le_mask(block: &[u8; BLOCK], max: u8) -> u64 {
+        let mut mask = 0;
+        for (i, lane) in block.as_chunks::<16>().0.iter().enumerate() {
+            // SAFETY: as in `eq_mask`. A byte is <= max exactly when the
+            // unsigned minimum of the two is the byte itself.
+            let bits = unsafe {
+                let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(max as i8)), v))
+            };
+            mask |= u64::from(bits as u16) << (16 * i);
+        }
+        mask
+    }
 }
 
-/// Append `input` to `out` without its CR and LF bytes.
-pub fn strip_line_breaks(input: &[u8], out: &mut Vec<u8>) {
-    let (blocks, tail) = input.as_chunks::<BLOCK>();
-    for block in blocks {
-        let mut breaks = eq_mask(block, b'\n') | eq_mask(block, b'\r');
-        let mut from = 0;
-        while breaks != 0 {
-            let at = breaks.trailing_zeros() as usize;
-            out.extend_from_slice(block.get(from..at).unwrap_or_default());
-            from = at + 1;
-            breaks &= breaks - 1;
-        }
-        out.extend_from_slice(block.get(from..).unwrap_or_default());
+/// The positions of the bytes `<= max` in a slice, in order: a
+/// memchr for dense matches (one mask per block, then its set bits).
+pub struct Below<'a> {
+    input: &'a [u8],
+    max: u8,
+    /// Start of the block `mask` describes.
+    base: usize,
+    /// Matches of that block not yet returned.
+    mask: u64,
+}
+
+impl<'a> Below<'a> {
+    pub fn new(input: &'a [u8], max: u8) -> Below<'a> {
+        let mut it = Below {
+            input,
+            max,
+            base: 0,
+            mask: 0,
+        };
+        it.load();
+        it
     }
-    out.extend(tail.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+
+    fn load(&mut self) {
+        let rest = self.input.get(self.base..).unwrap_or_default();
+        self.mask = match rest.first_chunk::<BLOCK>() {
+            Some(block) => le_mask(block, self.max),
+            None => {
+                // The short last block, padded with bytes that never match.
+                let mut block = [u8::MAX; BLOCK];
+                block
+                    .get_mut(..rest.len())
+                    .unwrap_or_default()
+                    .copy_from_slice(rest);
+                let valid = (1u64 << rest.len()) - 1;
+                if self.max == u8::MAX {
+                    valid
+                } else {
+                    le_mask(&block, self.max) & valid
+                }
+            }
+        };
+    }
+}
+
+impl Iterator for Below<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            if self.base + BLOCK >= self.input.len() {
+                return None;
+            }
+            self.base += BLOCK;
+            self.load();
+        }
+        let at = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// Append `input` to `out` without its CR and LF bytes: one copy per line.
+pub fn strip_line_breaks(input: &[u8], out: &mut Vec<u8>) {
+    let mut from = 0;
+    for at in Below::new(input, b'\r') {
+        if matches!(input.get(at), Some(b'\r' | b'\n')) {
+            out.extend_from_slice(input.get(from..at).unwrap_or_default());
+            from = at + 1;
+        }
+    }
+    out.extend_from_slice(input.get(from..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -103,6 +197,27 @@ mod tests {
             let mut expected = b"kept".to_vec();
             expected.extend(input.iter().filter(|&&b| b != b'\n' && b != b'\r'));
             prop_assert_eq!(out, expected);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn test_le_mask_matches_the_portable_loop(
+            block in proptest::collection::vec(any::<u8>(), BLOCK),
+            max in prop_oneof![Just(13u8), Just(0u8), Just(0x7f), Just(0x80), any::<u8>()],
+        ) {
+            let b: [u8; BLOCK] = block.try_into().unwrap();
+            prop_assert_eq!(le_mask(&b, max), portable_le_mask(&b, max));
+        }
+
+        #[test]
+        fn test_below_finds_every_small_byte_in_order(
+            input in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(0u8), Just(b'x'), any::<u8>()], 0..300),
+            max in prop_oneof![Just(13u8), Just(0u8), Just(u8::MAX), any::<u8>()],
+        ) {
+            let found: Vec<usize> = Below::new(&input, max).collect();
+            let expected: Vec<usize> = (0..input.len()).filter(|&i| input[i] <= max).collect();
+            prop_assert_eq!(found, expected);
         }
     }
 

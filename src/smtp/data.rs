@@ -16,6 +16,7 @@
 
 use serde::Serialize;
 
+use super::blocks;
 use super::message::MessageSummary;
 use super::mime::MimeSummarizer;
 
@@ -213,19 +214,24 @@ impl DataDecoder {
     /// or NUL), up to the first byte that needs the automatons. Returns
     /// the bytes taken; the state is still `Mid`/`Idle` afterwards.
     fn fast_lines(&mut self, input: &[u8]) -> usize {
-        let mut end = 0;
+        let mut end = input.len();
         // Where the current line started within `input`, and how long it
         // already was before `input`.
         let mut line_start = 0;
         let mut carried = self.line_len;
-        loop {
-            let Some(k) = memchr::memchr3(b'\r', b'\n', 0, &input[end..]) else {
-                end = input.len();
-                break;
-            };
-            let p = end + k;
-            let plain_crlf = input[p] == b'\r'
-                && input.get(p + 1) == Some(&b'\n')
+        // CR, LF and NUL are all <= 0x0d; the other bytes that small (TAB,
+        // FF, ...) are ordinary and skipped.
+        let mut controls = blocks::Below::new(input, b'\r');
+        while let Some(p) = controls.next() {
+            match input[p] {
+                b'\r' => {}
+                b'\n' | 0 => {
+                    end = p;
+                    break;
+                }
+                _ => continue,
+            }
+            let plain_crlf = input.get(p + 1) == Some(&b'\n')
                 && input
                     .get(p + 2)
                     .is_some_and(|b| !matches!(b, b'.' | b'\r' | b'\n' | 0));
@@ -233,14 +239,15 @@ impl DataDecoder {
                 end = p;
                 break;
             }
+            // The LF of this CRLF.
+            controls.next();
             // What `after_cr` counts for a line (its CRLF included).
             self.stats.crlf_lines += 1;
             if carried + (p + 2 - line_start) as u64 > 1000 {
                 self.stats.long_lines += 1;
             }
             carried = 0;
-            end = p + 2;
-            line_start = end;
+            line_start = p + 2;
         }
         if end > 0 {
             self.emit_run(&input[..end]);
