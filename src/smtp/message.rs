@@ -163,10 +163,12 @@ impl MessageSummary {
     pub(crate) fn fill_headers(&mut self, raw: &[u8]) {
         // A non-empty header map makes mail-parser use the default (here:
         // unstructured text) for every header it has no entry for.
-        let parser = MessageParser::new()
-            .header_text(HeaderName::Subject)
-            .default_header_text();
-        let Some(message) = catch(|| parser.parse_headers(raw)) else {
+        static AS_TEXT: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
+            MessageParser::new()
+                .header_text(HeaderName::Subject)
+                .default_header_text()
+        });
+        let Some(message) = catch(|| AS_TEXT.parse_headers(raw)) else {
             return;
         };
         let Some(root) = message.parts.first() else {
