@@ -19,7 +19,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         };
         let lines = &s.timeline[r].lines;
         let disclosed = matches!(
-            (c.verb.as_str(), code),
+            (c.verb.as_ref(), code),
             (_, 251 | 551) | ("EXPN" | "VRFY", 250)
         ) && lines.iter().any(|l| l.contains('@'));
         if !disclosed {

@@ -29,7 +29,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
         // RFC 5321 §4.1.4: RCPT, DATA or BDAT already pipelined behind a
         // refused MAIL can only get 503; the cascade is no client bug.
-        let cascade = matches!(c.verb.as_str(), "RCPT" | "DATA" | "BDAT")
+        let cascade = matches!(c.verb.as_ref(), "RCPT" | "DATA" | "BDAT")
             && refused_mail.is_some_and(|f| c.t.frame < f);
         if !cascade {
             bad.push(c);
@@ -38,7 +38,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if bad.is_empty() {
         return;
     }
-    let mut verbs: Vec<&str> = bad.iter().map(|c| c.verb.as_str()).collect();
+    let mut verbs: Vec<&str> = bad.iter().map(|c| c.verb.as_ref()).collect();
     verbs.dedup();
     let summary = format!(
         "{} command(s) answered 503 bad sequence: {}",

@@ -25,7 +25,7 @@ pub static INFOS: &[&RuleInfo] = &[&EXCHANGE, &BACKDOOR];
 
 pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for c in commands(s) {
-        let info = match c.verb.as_str() {
+        let info = match c.verb.as_ref() {
             "XEXCH50" | "X-LINK2STATE" | "X-EXPS" => &EXCHANGE,
             "DEBUG" | "WIZ" | "KILL" | "SHELL" => &BACKDOOR,
             _ => continue,

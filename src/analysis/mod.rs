@@ -13,6 +13,7 @@
 //!   per table, least recently seen evicted first, evictions counted;
 //! - finding ids and severities are a contract: add, never rename.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -542,8 +543,8 @@ pub fn enhanced_of(t: &TimelineEvent) -> Option<EnhancedCode> {
 pub struct Cmd<'a> {
     pub idx: usize,
     pub t: &'a TimelineEvent,
-    /// Uppercased verb.
-    pub verb: String,
+    /// Uppercased verb (borrowed when the client sent it in capitals).
+    pub verb: Cow<'a, str>,
     /// The rest of the line after the verb (escaped).
     pub arg: &'a str,
 }
@@ -566,7 +567,11 @@ pub fn commands(s: &Session) -> impl Iterator<Item = Cmd<'_>> {
         Some(Cmd {
             idx,
             t,
-            verb: verb.to_ascii_uppercase(),
+            verb: if verb.bytes().any(|b| b.is_ascii_lowercase()) {
+                Cow::Owned(verb.to_ascii_uppercase())
+            } else {
+                Cow::Borrowed(verb)
+            },
             arg,
         })
     })
@@ -585,7 +590,7 @@ pub fn ehlo_reply(s: &Session) -> Option<(usize, usize)> {
 
 /// Whether the client sent this verb in clear (any visible command is).
 pub fn first_command<'s>(s: &'s Session, verbs: &[&str]) -> Option<Cmd<'s>> {
-    commands(s).find(|c| verbs.contains(&c.verb.as_str()))
+    commands(s).find(|c| verbs.contains(&c.verb.as_ref()))
 }
 
 /// The timeline index of the TLS start, if any.

@@ -28,7 +28,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let utf8 = s.capabilities.smtputf8 && utf8_mail;
     if !utf8 {
         if let Some(c) = commands(s).find(|c| {
-            matches!(c.verb.as_str(), "EHLO" | "HELO" | "MAIL" | "RCPT" | "VRFY")
+            matches!(c.verb.as_ref(), "EHLO" | "HELO" | "MAIL" | "RCPT" | "VRFY")
                 && non_ascii(c.arg)
         }) {
             let summary = format!(

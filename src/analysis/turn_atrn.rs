@@ -19,7 +19,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         .is_some_and(|a| a.history.iter().any(|h| h.success == Some(true)));
     for c in commands(s).filter(|c| c.verb == "TURN" || c.verb == "ATRN") {
         let reply = c.reply(s);
-        let sev = match (c.verb.as_str(), reply) {
+        let sev = match (c.verb.as_ref(), reply) {
             ("TURN", Some((_, 250))) => High,
             ("ATRN", _) if auth_ok => continue,
             _ => Medium,
