@@ -223,7 +223,14 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             return Interest::Ignore;
         };
         match state {
-            Conn::Smtp(_) | Conn::Quiet => {
+            Conn::Smtp(live) => {
+                // The common case, with the one map lookup above.
+                let d = live.dir(dir);
+                live.decoder.feed(d, chunk, &mut self.events);
+                live.apply(&mut self.events);
+                Interest::Keep
+            }
+            Conn::Quiet => {
                 let mut events = std::mem::take(&mut self.events);
                 if let Some(live) = self.live(conn) {
                     let d = live.dir(dir);
