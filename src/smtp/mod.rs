@@ -6,7 +6,9 @@
 //! SASL decoders ([`auth`]), DATA content ([`data`]), TLS detection and
 //! ClientHello parsing ([`tls`]), the session state machine and pairing
 //! ([`session`]), protocol detection ([`detect`]) and the events
-//! ([`event`]). BDAT framing lives in the session (it is a byte count).
+//! ([`event`]); [`blocks`] holds the byte-class masks that the loops over
+//! message bodies use. BDAT framing lives in the session (it is a byte
+//! count).
 
 pub mod auth;
 pub mod blocks;
