@@ -603,6 +603,8 @@ mod tests {
                         proptest::strategy::Just(b'.'), proptest::strategy::Just(b'\r'),
                         proptest::strategy::Just(b'\n'), proptest::strategy::Just(0u8),
                         proptest::strategy::Just(0xe9u8), proptest::strategy::Just(b'x'),
+                        // Below CR like CR, LF and NUL, but ordinary.
+                        proptest::strategy::Just(b'\t'), proptest::strategy::Just(0x0cu8),
                     ], 0..4),
                 ],
                 0..40,
