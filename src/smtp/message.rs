@@ -304,8 +304,27 @@ fn trim_blank(s: &[u8]) -> &[u8] {
 }
 
 fn parse_mime(raw: &[u8]) -> Option<Message<'_>> {
-    catch(|| MessageParser::default().parse(raw))
+    catch(|| STRUCTURE.parse(raw))
 }
+
+/// How both views of a message (the streaming summary and the whole-message
+/// parse behind export and the message view) read headers: those that
+/// build the MIME tree or that the summary reports, with mail-parser's own
+/// parsers; every other header is skipped to the end of its line. One
+/// configuration for both keeps their part numbering equal; skipping
+/// spares the costly parsers (Received) and keeps a malformed Date, whose
+/// parser can run into the next line, from hiding the header after it.
+pub(crate) static STRUCTURE: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
+    MessageParser::new()
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .header_text(HeaderName::ContentTransferEncoding)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_id(HeaderName::MessageId)
+        .default_header_ignore()
+});
 
 /// One part met in the walk, with the message whose `raw_message` its
 /// offsets refer to.
@@ -571,6 +590,39 @@ mod tests {
             Ok::<_, ()>(())
         });
         assert_eq!((all, seen), (Ok(()), vec![(1, 13), (2, 1000)]));
+        assert_eq!(body_text(&raw).as_deref(), Some("See attached."));
+    }
+
+    /// Found in review: mail-parser's date parser runs past a Date value
+    /// with junk after the zone and swallows the next header. The summary
+    /// skipped Date (so it saw the Content-Type after it) while the
+    /// whole-message parse did not, so export numbered the parts
+    /// differently and left out the attachment the JSON reported.
+    #[test]
+    fn test_regression_date_with_trailing_junk_does_not_hide_next_header() {
+        let content = b"MZ not really a program".to_vec();
+        let raw = mixed_with_attachment(&content);
+        let text = String::from_utf8(raw).unwrap();
+        let raw = text
+            .replacen(
+                "MIME-Version: 1.0\r\n",
+                "Date: Mon, 1 Jan 2024 00:00:00 +0000x\r\n",
+                1,
+            )
+            .into_bytes();
+        let s = MessageSummary::parse(&raw, false);
+        let types: Vec<&str> = s.parts.iter().map(|p| p.content_type.as_str()).collect();
+        assert_eq!(
+            types,
+            ["multipart/mixed", "text/plain", "application/octet-stream"]
+        );
+        assert_eq!(part_content(&raw, 2).as_deref(), Some(&content[..]));
+        let mut seen = Vec::new();
+        let _ = try_for_each_part_content(&raw, |i, c| {
+            seen.push((i, c.len()));
+            Ok::<_, ()>(())
+        });
+        assert_eq!(seen, vec![(1, 13), (2, content.len())]);
         assert_eq!(body_text(&raw).as_deref(), Some("See attached."));
     }
 

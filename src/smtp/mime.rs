@@ -31,14 +31,14 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use mail_parser::{HeaderName, MessageParser, MessagePart, MimeHeaders};
+use mail_parser::{MessagePart, MimeHeaders};
 use memchr::memmem;
 use sha2::{Digest, Sha256};
 
 use super::blocks;
 use super::message::{
     catch, hex_sha256_digest, MessageSummary, MimePart, MAX_BOUNDARY_LEN, MAX_MIME_DEPTH,
-    MAX_MIME_PARTS,
+    MAX_MIME_PARTS, STRUCTURE,
 };
 
 /// Most header bytes kept per part; the rest of a longer block is skipped
@@ -62,21 +62,6 @@ const MIN_PIECE: usize = 1024;
 /// Trailing whitespace held by the quoted-printable decoder (it is dropped
 /// if the line ends); past this it is content.
 const MAX_QP_WS: usize = 4096;
-
-/// The headers a part's description reads, parsed as mail-parser's
-/// defaults parse them; the others (Received above all, whose parser is
-/// the costly one) are only skipped over.
-static STRUCTURE: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
-    MessageParser::new()
-        .header_content_type(HeaderName::ContentType)
-        .header_content_type(HeaderName::ContentDisposition)
-        .header_text(HeaderName::ContentTransferEncoding)
-        .header_address(HeaderName::From)
-        .header_address(HeaderName::To)
-        .header_address(HeaderName::Cc)
-        .header_id(HeaderName::MessageId)
-        .default_header_ignore()
-});
 
 /// Standard alphabet; padding optional, trailing bits ignored, as mail
 /// clients decode.
