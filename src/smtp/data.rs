@@ -223,9 +223,9 @@ impl DataDecoder {
         // FF, ...) are ordinary and skipped.
         let mut controls = blocks::Below::new(input, b'\r');
         while let Some(p) = controls.next() {
-            match input[p] {
-                b'\r' => {}
-                b'\n' | 0 => {
+            match input.get(p) {
+                Some(b'\r') => {}
+                Some(b'\n' | 0) => {
                     end = p;
                     break;
                 }
