@@ -57,7 +57,7 @@ struct SessionJson<'a> {
     client: Endpoint,
     complete: bool,
     counters: CountersJson<'a>,
-    end: Option<String>,
+    end: Option<Value>,
     end_reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     events: Option<Vec<Value>>,
@@ -70,7 +70,7 @@ struct SessionJson<'a> {
     helo: &'a Option<WireText>,
     id: u64,
     server: Endpoint,
-    start: String,
+    start: Value,
     tls: TlsJson<'a>,
     transactions: Vec<TransactionJson<'a>>,
     #[serde(rename = "type")]
@@ -219,7 +219,7 @@ impl<'a> SessionJson<'a> {
                 tls_bytes: &c.tls_bytes,
                 unanswered: c.unanswered,
             },
-            end: s.end.map(|t| t.rfc3339().to_string()),
+            end: s.end.map(time),
             end_reason: s.end_reason.map(|r| r.as_str()),
             events: opts
                 .timeline
@@ -232,7 +232,7 @@ impl<'a> SessionJson<'a> {
             helo: &s.helo,
             id: s.id.0,
             server: Endpoint::new(&s.server),
-            start: s.start.rfc3339().to_string(),
+            start: time(s.start),
             tls: TlsJson {
                 bytes_c2s: s.tls.bytes[0],
                 bytes_s2c: s.tls.bytes[1],

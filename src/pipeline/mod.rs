@@ -101,6 +101,24 @@ impl Live {
     }
 }
 
+/// The decoder of an SMTP-port connection, made on its first payload
+/// (`Quiet` becomes `Smtp`); `None` for a connection still being detected.
+fn wake<'c>(
+    conn: &'c mut Conn,
+    cfg: &DecoderConfig,
+    stats: &mut PipelineStats,
+    meta: &ConnMeta,
+) -> Option<&'c mut Live> {
+    if matches!(conn, Conn::Quiet) {
+        stats.smtp_sessions += 1;
+        *conn = Conn::Smtp(Box::new(Live::new(cfg, meta, false)));
+    }
+    match conn {
+        Conn::Smtp(live) => Some(live),
+        Conn::Quiet | Conn::Detecting { .. } => None,
+    }
+}
+
 /// Where finished sessions go: any `FnMut(Session)`, or a type of its own
 /// that the caller can take back with [`SmtpPipeline::into_consumer`].
 pub trait SessionConsumer {
@@ -157,19 +175,6 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
         })
     }
 
-    /// The decoder of an SMTP-port connection, made on its first payload.
-    fn live(&mut self, meta: &ConnMeta) -> Option<&mut Live> {
-        let conn = self.conns.get_mut(&meta.id)?;
-        if matches!(conn, Conn::Quiet) {
-            self.stats.smtp_sessions += 1;
-            *conn = Conn::Smtp(Box::new(Live::new(&self.cfg.decoder, meta, false)));
-        }
-        match conn {
-            Conn::Smtp(live) => Some(live),
-            _ => None,
-        }
-    }
-
     /// The detector said SMTP: start a decoder and replay what was held.
     fn promote(&mut self, meta: &ConnMeta, swapped: bool, held: Vec<Held>) {
         self.stats.smtp_sessions += 1;
@@ -223,21 +228,12 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             return Interest::Ignore;
         };
         match state {
-            Conn::Smtp(live) => {
-                // The common case, with the one map lookup above.
-                let d = live.dir(dir);
-                live.decoder.feed(d, chunk, &mut self.events);
-                live.apply(&mut self.events);
-                Interest::Keep
-            }
-            Conn::Quiet => {
-                let mut events = std::mem::take(&mut self.events);
-                if let Some(live) = self.live(conn) {
+            Conn::Smtp(_) | Conn::Quiet => {
+                if let Some(live) = wake(state, &self.cfg.decoder, &mut self.stats, conn) {
                     let d = live.dir(dir);
-                    live.decoder.feed(d, chunk, &mut events);
-                    live.apply(&mut events);
+                    live.decoder.feed(d, chunk, &mut self.events);
+                    live.apply(&mut self.events);
                 }
-                self.events = events;
                 Interest::Keep
             }
             Conn::Detecting {
@@ -268,14 +264,12 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
         match self.conns.get_mut(&conn.id) {
-            Some(Conn::Smtp(_) | Conn::Quiet) => {
-                let mut events = std::mem::take(&mut self.events);
-                if let Some(live) = self.live(conn) {
+            Some(state @ (Conn::Smtp(_) | Conn::Quiet)) => {
+                if let Some(live) = wake(state, &self.cfg.decoder, &mut self.stats, conn) {
                     let d = live.dir(dir);
-                    live.decoder.gap(d, ts, frame, len, &mut events);
-                    live.apply(&mut events);
+                    live.decoder.gap(d, ts, frame, len, &mut self.events);
+                    live.apply(&mut self.events);
                 }
-                self.events = events;
             }
             Some(Conn::Detecting { held, .. }) => held.push(Held::Gap(dir, ts, frame, len)),
             None => {}
