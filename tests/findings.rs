@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use base64::Engine;
 use smtpscope::analysis::{
-    catalogue, catalogue_markdown, AnalysisConfig, Analyzer, Finding, Severity,
+    catalogue, catalogue_markdown, AnalysisConfig, Analyzer, Facts, Finding, Severity,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -2134,6 +2134,37 @@ fn test_address_info_disclosure() {
         ],
     );
     assert_quiet(&f, "address-info-disclosure");
+}
+
+// ---------------------------------------------------------------- facts shared by the rules
+
+#[test]
+fn test_facts_list_commands_uppercased_and_name_the_last_accepted_ehlo() {
+    let s = session(
+        43,
+        "192.0.2.10:40001",
+        25,
+        &[
+            GREET,
+            (C, b"EHLO first.example.com\r\n"),
+            (S, b"250-mx.example.org\r\n250 PIPELINING\r\n"),
+            (C, b"ehlo second.example.com\r\n"),
+            (S, b"250-mx.example.org\r\n250 STARTTLS\r\n"),
+            (C, b"EHLO third.example.com\r\n"),
+            (S, b"421 busy\r\n"),
+            (C, b"mail FROM:<a@example.com>\r\n"),
+            (S, b"250 ok\r\n"),
+        ],
+    );
+    let facts = Facts::new(&s);
+    let verbs: Vec<&str> = facts.commands().map(|c| c.verb.as_ref()).collect();
+    assert_eq!(verbs, ["EHLO", "EHLO", "EHLO", "MAIL"]);
+    let mail = facts.first_command(&["MAIL", "RCPT"]).unwrap();
+    assert_eq!(mail.arg, "FROM:<a@example.com>");
+    // The third EHLO was refused: the second one set the capabilities.
+    let (cmd, reply) = facts.ehlo_reply().unwrap();
+    assert_eq!(s.timeline[cmd].lines[0], "ehlo second.example.com");
+    assert_eq!(s.timeline[reply].lines[1], "250 STARTTLS");
 }
 
 // ---------------------------------------------------------------- whole-run guards

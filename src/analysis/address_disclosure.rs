@@ -12,8 +12,8 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §3.5, §7.4, §7.7"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    for c in commands(s) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    for c in s.commands() {
         let Some((r, code)) = c.reply(s) else {
             continue;
         };

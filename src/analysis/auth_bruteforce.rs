@@ -106,7 +106,7 @@ impl State {
         self.clients.evicted()
     }
 
-    pub fn check(&mut self, s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    pub fn check(&mut self, s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         let Some(auth) = &s.auth else { return };
         let c = self.clients.entry(&s.client.ip());
         if c.last_failure

@@ -58,7 +58,7 @@ pub static OTHER: RuleInfo = RuleInfo {
 
 pub static INFOS: &[&RuleInfo] = &[&PLAIN, &LOGIN, &OAUTH, &CRAM, &NTLM, &OTHER];
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let Some(auth) = &s.auth else { return };
     let mut seen = Vec::new();
     for a in &auth.history {

@@ -21,7 +21,7 @@ fn strong(m: &str) -> bool {
     matches!(m, "CRAM-MD5" | "DIGEST-MD5" | "NTLM" | "GSSAPI") || m.starts_with("SCRAM-")
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let Some(auth) = &s.auth else { return };
     let h = &auth.history;
     let Some(i) = h
@@ -79,8 +79,8 @@ impl State {
         self.servers.evicted()
     }
 
-    pub fn check(&mut self, s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-        let Some((_, reply)) = ehlo_reply(s) else {
+    pub fn check(&mut self, s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+        let Some((_, reply)) = s.ehlo_reply() else {
             return;
         };
         let mechs = &s.capabilities.auth;

@@ -14,8 +14,8 @@ pub static INFO: RuleInfo = RuleInfo {
 
 const PLAINTEXT: &[&str] = &["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    let Some((_, reply)) = ehlo_reply(s) else {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let Some((_, reply)) = s.ehlo_reply() else {
         return;
     };
     let offered: Vec<String> = s

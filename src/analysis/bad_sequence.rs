@@ -12,11 +12,11 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §4.1.4", "RFC 4954 §4"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     // Frame of the reply that refused the latest MAIL.
     let mut refused_mail: Option<u64> = None;
     let mut bad = Vec::new();
-    for c in commands(s) {
+    for c in s.commands() {
         let reply = c.reply(s);
         if c.verb == "MAIL" {
             refused_mail = reply

@@ -52,7 +52,7 @@ fn version(text: &str) -> Option<&str> {
         })
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for (i, t) in s.timeline.iter().enumerate() {
         let candidate = t.kind == TimelineKind::Greeting
             || (t.kind == TimelineKind::Reply && matches!(code_of(t), Some(214)))

@@ -15,7 +15,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §2.3.8", "Postfix smtpd_forbid_bare_newline"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let lines: Vec<_> = s
         .anomalies
         .iter()

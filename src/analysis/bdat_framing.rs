@@ -14,7 +14,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 3030 §2, §3"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let mut what = Vec::new();
     let mut f = Finding::new(&INFO, Medium, String::new(), s);
     for a in &s.anomalies {

@@ -27,7 +27,7 @@ const LISTS: &[&str] = &[
     "blacklist",
 ];
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for (i, t) in s.timeline.iter().enumerate() {
         if !matches!(t.kind, TimelineKind::Reply | TimelineKind::Greeting) {
             continue;

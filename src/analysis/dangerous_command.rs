@@ -23,8 +23,8 @@ pub static BACKDOOR: RuleInfo = RuleInfo {
 
 pub static INFOS: &[&RuleInfo] = &[&EXCHANGE, &BACKDOOR];
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    for c in commands(s) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    for c in s.commands() {
         let info = match c.verb.as_ref() {
             "XEXCH50" | "X-LINK2STATE" | "X-EXPS" => &EXCHANGE,
             "DEBUG" | "WIZ" | "KILL" | "SHELL" => &BACKDOOR,

@@ -14,7 +14,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 2920 §3.1", "Postfix smtpd_forbid_unauth_pipelining"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for a in &s.anomalies {
         let Anomaly::DataBeforeReply {
             bytes,
@@ -34,9 +34,10 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             short(&escape_bytes(evidence), 80)
         );
         let mut f = Finding::new(&INFO, High, summary, s);
-        if let Some(d) = commands(s)
-            .filter(|c| c.verb == "DATA" && c.t.frame <= a.frame)
-            .last()
+        if let Some(d) = s
+            .commands()
+            .rev()
+            .find(|c| c.verb == "DATA" && c.t.frame <= a.frame)
         {
             f = f.event(s, d.idx);
             if let Some((r, _)) = d.reply(s) {

@@ -23,8 +23,11 @@ fn path(arg: &str) -> &str {
     }
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    for c in commands(s).filter(|c| c.verb == "MAIL" || c.verb == "RCPT") {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    for c in s
+        .commands()
+        .filter(|c| c.verb == "MAIL" || c.verb == "RCPT")
+    {
         let p = path(c.arg);
         let Some(m) = META.iter().find(|m| p.contains(*m)) else {
             continue;

@@ -12,12 +12,12 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 1985"],
 };
 
-pub fn check(s: &Session, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     // Secondary MX partners (--trusted-net) run their queues by design.
     if cfg.is_trusted(s.client.ip()) {
         return;
     }
-    let etrn: Vec<_> = commands(s).filter(|c| c.verb == "ETRN").collect();
+    let etrn: Vec<_> = s.commands().filter(|c| c.verb == "ETRN").collect();
     let Some(first) = etrn.first() else { return };
     let reply = first
         .reply(s)

@@ -16,7 +16,7 @@ fn related(a: &str, b: &str) -> bool {
     a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for (i, tx) in s.transactions.iter().enumerate() {
         let (Some(env), Some(hdr)) = (
             tx.mail_from.as_ref().and_then(|m| domain_of(&m.lossy())),

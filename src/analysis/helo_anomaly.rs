@@ -12,8 +12,9 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §4.1.1.1, §4.1.3, §4.1.4"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    let hellos: Vec<_> = commands(s)
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let hellos: Vec<_> = s
+        .commands()
         .filter(|c| c.verb == "EHLO" || c.verb == "HELO")
         .collect();
     let Some(first) = hellos.first() else { return };

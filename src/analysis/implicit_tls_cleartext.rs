@@ -13,7 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 8314 §3.3, §7.3"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let Some(a) = s
         .anomalies
         .iter()

@@ -13,7 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §4.5.3.1.4-6", "CVE-2019-16928"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for a in &s.anomalies {
         let (sev, summary) = match &a.anomaly {
             Anomaly::LineTooLong { len } => {

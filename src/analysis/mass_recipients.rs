@@ -24,8 +24,8 @@ fn too_many_recipients(t: &TimelineEvent) -> bool {
     }
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    let too_many = commands(s).find(|c| {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let too_many = s.commands().find(|c| {
         c.verb == "RCPT"
             && c.reply(s)
                 .is_some_and(|(r, code)| code == 452 && too_many_recipients(&s.timeline[r]))
@@ -49,7 +49,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
     );
     let mut f = Finding::new(&INFO, sev, summary, s);
-    if let Some(c) = too_many.or_else(|| commands(s).find(|c| c.verb == "RCPT")) {
+    if let Some(c) = too_many.or_else(|| s.commands().find(|c| c.verb == "RCPT")) {
         f = f.event(s, c.idx);
     }
     out.push(f);

@@ -12,7 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 2045 §6", "Suricata smtp.mime_* events"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for (i, tx) in s.transactions.iter().enumerate() {
         let Some(m) = &tx.message else { continue };
         let bad: Vec<_> = m.parts.iter().filter(|p| p.encoding_problem).collect();

@@ -308,7 +308,7 @@ pub struct Analyzer {
     worst: Option<Severity>,
 }
 
-type SessionRule = fn(&Session, &AnalysisConfig, &mut Vec<Finding>);
+type SessionRule = fn(&Facts, &AnalysisConfig, &mut Vec<Finding>);
 
 /// The per-session rules, in catalogue order.
 const SESSION_RULES: &[SessionRule] = &[
@@ -370,14 +370,15 @@ impl Analyzer {
     /// Every finding for this session, cross-session ones included (they
     /// are raised on the session that crosses a threshold).
     pub fn findings(&mut self, s: &Session) -> Vec<Finding> {
+        let facts = Facts::new(s);
         let mut out = Vec::new();
         for rule in SESSION_RULES {
-            rule(s, &self.cfg, &mut out);
+            rule(&facts, &self.cfg, &mut out);
         }
-        self.auth.check(s, &self.cfg, &mut out);
-        self.stripping.check(s, &self.cfg, &mut out);
-        self.fallback.check(s, &self.cfg, &mut out);
-        self.downgrade.check(s, &self.cfg, &mut out);
+        self.auth.check(&facts, &self.cfg, &mut out);
+        self.stripping.check(&facts, &self.cfg, &mut out);
+        self.fallback.check(&facts, &self.cfg, &mut out);
+        self.downgrade.check(&facts, &self.cfg, &mut out);
         out
     }
 
@@ -549,16 +550,9 @@ pub struct Cmd<'a> {
     pub arg: &'a str,
 }
 
-impl Cmd<'_> {
-    /// Timeline index and code of the (last) reply to this command.
-    pub fn reply(&self, s: &Session) -> Option<(usize, u16)> {
-        let r = self.t.reply?;
-        Some((r, code_of(s.timeline.get(r)?)?))
-    }
-}
-
-pub fn commands(s: &Session) -> impl Iterator<Item = Cmd<'_>> {
-    s.timeline.iter().enumerate().filter_map(|(idx, t)| {
+impl<'a> Cmd<'a> {
+    /// The command at timeline index `idx`, if `t` is one.
+    fn of(idx: usize, t: &'a TimelineEvent) -> Option<Cmd<'a>> {
         if t.kind != TimelineKind::Command {
             return None;
         }
@@ -574,23 +568,69 @@ pub fn commands(s: &Session) -> impl Iterator<Item = Cmd<'_>> {
             },
             arg,
         })
-    })
+    }
+
+    /// Timeline index and code of the (last) reply to this command.
+    pub fn reply(&self, s: &Session) -> Option<(usize, u16)> {
+        let r = self.t.reply?;
+        Some((r, code_of(s.timeline.get(r)?)?))
+    }
 }
 
-/// Timeline index of the EHLO/HELO reply that set the capabilities.
-pub fn ehlo_reply(s: &Session) -> Option<(usize, usize)> {
-    commands(s)
-        .filter(|c| c.verb == "EHLO" || c.verb == "LHLO")
-        .filter_map(|c| {
-            let (r, code) = c.reply(s)?;
-            (code == 250).then_some((c.idx, r))
-        })
-        .last()
+/// A session with the facts most rules read worked out once: its
+/// commands (one pass over the timeline instead of one per rule) and the
+/// EHLO reply that set its capabilities. Dereferences to the session.
+pub struct Facts<'s> {
+    session: &'s Session,
+    commands: Vec<Cmd<'s>>,
+    ehlo_reply: Option<(usize, usize)>,
 }
 
-/// Whether the client sent this verb in clear (any visible command is).
-pub fn first_command<'s>(s: &'s Session, verbs: &[&str]) -> Option<Cmd<'s>> {
-    commands(s).find(|c| verbs.contains(&c.verb.as_ref()))
+impl<'s> Facts<'s> {
+    pub fn new(session: &'s Session) -> Facts<'s> {
+        let commands: Vec<Cmd<'s>> = session
+            .timeline
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, t)| Cmd::of(idx, t))
+            .collect();
+        let ehlo_reply = commands
+            .iter()
+            .rev()
+            .filter(|c| c.verb == "EHLO" || c.verb == "LHLO")
+            .find_map(|c| {
+                let (r, code) = c.reply(session)?;
+                (code == 250).then_some((c.idx, r))
+            });
+        Facts {
+            session,
+            commands,
+            ehlo_reply,
+        }
+    }
+
+    /// The client's commands, in timeline order.
+    pub fn commands(&self) -> std::slice::Iter<'_, Cmd<'s>> {
+        self.commands.iter()
+    }
+
+    /// Timeline indexes of the last accepted EHLO/LHLO and of its reply.
+    pub fn ehlo_reply(&self) -> Option<(usize, usize)> {
+        self.ehlo_reply
+    }
+
+    /// The first command with one of these verbs.
+    pub fn first_command(&self, verbs: &[&str]) -> Option<&Cmd<'s>> {
+        self.commands().find(|c| verbs.contains(&c.verb.as_ref()))
+    }
+}
+
+impl std::ops::Deref for Facts<'_> {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        self.session
+    }
 }
 
 /// The timeline index of the TLS start, if any.

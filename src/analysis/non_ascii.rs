@@ -22,12 +22,13 @@ fn non_ascii(escaped: &str) -> bool {
         })
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    let utf8_mail =
-        commands(s).any(|c| c.verb == "MAIL" && c.arg.to_ascii_uppercase().contains("SMTPUTF8"));
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let utf8_mail = s
+        .commands()
+        .any(|c| c.verb == "MAIL" && c.arg.to_ascii_uppercase().contains("SMTPUTF8"));
     let utf8 = s.capabilities.smtputf8 && utf8_mail;
     if !utf8 {
-        if let Some(c) = commands(s).find(|c| {
+        if let Some(c) = s.commands().find(|c| {
             matches!(c.verb.as_ref(), "EHLO" | "HELO" | "MAIL" | "RCPT" | "VRFY")
                 && non_ascii(c.arg)
         }) {

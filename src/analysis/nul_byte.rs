@@ -14,7 +14,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §4.1.1.4", "SEC Consult, SMTP Smuggling (2023)"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for a in &s.anomalies {
         let summary = match &a.anomaly {
             Anomaly::NulInLine { line } => {

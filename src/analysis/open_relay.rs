@@ -13,7 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §3.6.2, §7.9", "RFC 3463 (X.7.1)"],
 };
 
-pub fn check(s: &Session, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if !cfg.knows_local_domains() || cfg.is_trusted(s.client.ip()) {
         return;
     }
@@ -23,7 +23,7 @@ pub fn check(s: &Session, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     {
         return;
     }
-    for c in commands(s).filter(|c| c.verb == "RCPT") {
+    for c in s.commands().filter(|c| c.verb == "RCPT") {
         let Some((r, code @ (250 | 251))) = c.reply(s) else {
             continue;
         };

@@ -30,7 +30,7 @@ fn quit_behind_dot(s: &Session, quit: usize) -> bool {
     is_quit && before.is_some_and(|t| t.kind == TimelineKind::Message)
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let mut f = Finding::new(&INFO, Medium, String::new(), s);
     let mut first = None;
     let mut n = 0;

@@ -14,7 +14,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §4.3.1", "Postfix postscreen PREGREET"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     // Without the handshake the capture may have begun after the greeting.
     if !s.handshake_seen {
         return;
@@ -34,7 +34,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         short(&escape_bytes(line), 80)
     );
     let mut f = Finding::new(&INFO, Medium, summary, s).frame(a.frame);
-    if let Some(c) = commands(s).next() {
+    if let Some(c) = s.commands().next() {
         f = f.event(s, c.idx);
     }
     out.push(f);

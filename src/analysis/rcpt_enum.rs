@@ -14,11 +14,11 @@ pub static INFO: RuleInfo = RuleInfo {
 
 const THRESHOLD: usize = 10;
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if s.transactions.iter().any(|t| t.completed) {
         return;
     }
-    let rcpts: Vec<_> = commands(s).filter(|c| c.verb == "RCPT").collect();
+    let rcpts: Vec<_> = s.commands().filter(|c| c.verb == "RCPT").collect();
     // RFC 3463: X.1.x is about the address (5.1.1 no such mailbox); a
     // refusal on other grounds (5.7.1 policy) reveals nothing about it.
     let unknown: Vec<_> = rcpts

@@ -14,7 +14,7 @@ pub static INFO: RuleInfo = RuleInfo {
 
 pub const LIMIT: usize = 100;
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for (i, tx) in s.transactions.iter().enumerate() {
         let Some(m) = &tx.message else { continue };
         if m.received_count < LIMIT {

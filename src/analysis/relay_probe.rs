@@ -13,13 +13,13 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §3.6.1, §3.6.2, App. F.2"],
 };
 
-pub fn check(s: &Session, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if !cfg.knows_local_domains() {
         return;
     }
     let mut hits = Vec::new();
     let mut trick = false;
-    for c in commands(s).filter(|c| c.verb == "RCPT") {
+    for c in s.commands().filter(|c| c.verb == "RCPT") {
         let path = c.arg.split_once(':').map(|x| x.1).unwrap_or(c.arg);
         let routed = path.trim_start().starts_with("<@") || path.contains('%');
         let refused = matches!(c.reply(s), Some((_, 550 | 553 | 554)));

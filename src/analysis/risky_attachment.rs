@@ -26,7 +26,7 @@ fn ext(name: &str) -> Option<String> {
         .map(|x| x.1.trim().to_ascii_lowercase())
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     for (i, tx) in s.transactions.iter().enumerate() {
         let Some(m) = &tx.message else { continue };
         for p in &m.parts {

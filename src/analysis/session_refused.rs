@@ -12,7 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §3.1, §4.3.2", "RFC 7504"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let Some(code) = s
         .greeting_code
         .map(|c| c.0)

@@ -12,7 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 1870 §4, §6", "RFC 5321 §4.5.3.1.7"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let max = s.capabilities.size.flatten().filter(|&m| m > 0);
     for (i, tx) in s.transactions.iter().enumerate() {
         let Some(actual) = tx.data_bytes else {

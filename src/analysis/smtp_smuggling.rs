@@ -56,7 +56,7 @@ fn smuggled(rest: &[u8]) -> (Vec<String>, Vec<String>) {
     (cmds, headers)
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let mut done_txn = Vec::new();
     for a in &s.anomalies {
         let Anomaly::NonCanonicalEndOfData(nc) = &a.anomaly else {
@@ -87,9 +87,10 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             }
         }
         let mut f = Finding::new(&INFO, sev, summary, s);
-        if let Some(d) = commands(s)
-            .filter(|c| c.verb == "DATA" && c.t.frame <= a.frame)
-            .last()
+        if let Some(d) = s
+            .commands()
+            .rev()
+            .find(|c| c.verb == "DATA" && c.t.frame <= a.frame)
         {
             f = f.event(s, d.idx);
         }

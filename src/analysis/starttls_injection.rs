@@ -26,8 +26,8 @@ pub static RESPONSE: RuleInfo = RuleInfo {
 
 pub static INFOS: &[&RuleInfo] = &[&COMMAND, &RESPONSE];
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    let starttls = commands(s).filter(|c| c.verb == "STARTTLS").last();
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let starttls = s.commands().rev().find(|c| c.verb == "STARTTLS");
     let reply_frame = starttls
         .as_ref()
         .and_then(|c| c.reply(s))

@@ -12,14 +12,16 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 3207 §2, §6", "RFC 8314 §4.1"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if s.capabilities.starttls || s.tls.started {
         return;
     }
-    let Some((_, reply)) = ehlo_reply(s) else {
+    let Some((_, reply)) = s.ehlo_reply() else {
         return;
     };
-    let Some(next) = commands(s).find(|c| c.idx > reply && (c.verb == "MAIL" || c.verb == "AUTH"))
+    let Some(next) = s
+        .commands()
+        .find(|c| c.idx > reply && (c.verb == "MAIL" || c.verb == "AUTH"))
     else {
         return;
     };

@@ -12,15 +12,17 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 3207 §4, §6", "Poddebniak et al., USENIX Security 2021 (EAST O_1-O_4)"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    for c in commands(s).filter(|c| c.verb == "STARTTLS") {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    for c in s.commands().filter(|c| c.verb == "STARTTLS") {
         let Some((r, code)) = c.reply(s) else {
             continue;
         };
         if code == 220 {
             continue;
         }
-        let after = commands(s).find(|n| n.idx > r && (n.verb == "MAIL" || n.verb == "AUTH"));
+        let after = s
+            .commands()
+            .find(|n| n.idx > r && (n.verb == "MAIL" || n.verb == "AUTH"));
         let sev = if after.is_some() { High } else { Medium };
         let reply = short(
             s.timeline[r]

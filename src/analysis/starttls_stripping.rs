@@ -32,10 +32,10 @@ impl State {
         self.servers.evicted()
     }
 
-    pub fn check(&mut self, s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    pub fn check(&mut self, s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         // (b) advertised, then refused as unknown.
         if s.capabilities.starttls {
-            for c in commands(s).filter(|c| c.verb == "STARTTLS") {
+            for c in s.commands().filter(|c| c.verb == "STARTTLS") {
                 if let Some((r, code @ (500 | 502))) = c.reply(s) {
                     let summary = format!(
                         "{} advertised STARTTLS but answered it {code} (not recognized)",
@@ -49,7 +49,7 @@ impl State {
                 }
             }
         }
-        let Some((_, reply)) = ehlo_reply(s) else {
+        let Some((_, reply)) = s.ehlo_reply() else {
             return;
         };
         let srv = self.servers.entry(&s.server);

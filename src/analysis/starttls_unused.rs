@@ -12,16 +12,16 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 3207 §6", "RFC 8314 §3, §4.1", "RFC 4954 §9"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if !s.tls.starttls_offered || s.tls.starttls_command || s.tls.started {
         return;
     }
-    let Some(first) = first_command(s, &["MAIL", "AUTH"]) else {
+    let Some(first) = s.first_command(&["MAIL", "AUTH"]) else {
         return;
     };
     let submission = is_submission_port(s.server.port());
-    let auth = first_command(s, &["AUTH"]);
-    let data = first_command(s, &["DATA", "BDAT"]);
+    let auth = s.first_command(&["AUTH"]);
+    let data = s.first_command(&["DATA", "BDAT"]);
     let sev = if auth.is_some() || (submission && data.is_some()) {
         High
     } else if submission {
@@ -42,7 +42,7 @@ pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         s.server.port()
     );
     let mut f = Finding::new(&INFO, sev, summary, s);
-    if let Some((_, r)) = ehlo_reply(s) {
+    if let Some((_, r)) = s.ehlo_reply() {
         f = f.event(s, r);
     }
     f = f.event(s, auth.map(|c| c.idx).unwrap_or(first.idx));

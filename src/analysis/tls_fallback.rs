@@ -37,7 +37,7 @@ impl State {
         self.failed.evicted()
     }
 
-    pub fn check(&mut self, s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    pub fn check(&mut self, s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         let key = (s.client.ip(), s.server);
         if s.tls.started && !s.tls.implicit && s.tls.bytes[1] < MIN_HANDSHAKE_BYTES {
             let e = self.failed.entry(&key);
@@ -58,7 +58,7 @@ impl State {
         if s.start.since(*at) > WINDOW_NANOS {
             return;
         }
-        let Some(cmd) = first_command(s, &["AUTH", "MAIL"]) else {
+        let Some(cmd) = s.first_command(&["AUTH", "MAIL"]) else {
             return;
         };
         let sev = if cmd.verb == "AUTH" || is_submission_port(s.server.port()) {

@@ -12,12 +12,15 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 App. F.1", "RFC 2645"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let auth_ok = s
         .auth
         .as_ref()
         .is_some_and(|a| a.history.iter().any(|h| h.success == Some(true)));
-    for c in commands(s).filter(|c| c.verb == "TURN" || c.verb == "ATRN") {
+    for c in s
+        .commands()
+        .filter(|c| c.verb == "TURN" || c.verb == "ATRN")
+    {
         let reply = c.reply(s);
         let sev = match (c.verb.as_ref(), reply) {
             ("TURN", Some((_, 250))) => High,

@@ -31,7 +31,7 @@ pub(super) fn speaks_http(s: &Session) -> bool {
     )
 }
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let mut verbs: Vec<String> = Vec::new();
     let mut f = Finding::new(&INFO, Low, String::new(), s);
     for a in &s.anomalies {

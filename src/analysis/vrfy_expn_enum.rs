@@ -12,8 +12,9 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["RFC 5321 §3.5, §7.3"],
 };
 
-pub fn check(s: &Session, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-    let probes: Vec<_> = commands(s)
+pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+    let probes: Vec<_> = s
+        .commands()
         .filter(|c| c.verb == "VRFY" || c.verb == "EXPN")
         .collect();
     let codes: Vec<Option<u16>> = probes.iter().map(|c| c.reply(s).map(|r| r.1)).collect();

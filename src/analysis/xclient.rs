@@ -12,11 +12,14 @@ pub static INFO: RuleInfo = RuleInfo {
     references: &["Postfix XCLIENT_README", "Postfix XFORWARD_README"],
 };
 
-pub fn check(s: &Session, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
+pub fn check(s: &Facts, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     if cfg.is_trusted(s.client.ip()) {
         return;
     }
-    for c in commands(s).filter(|c| c.verb == "XCLIENT" || c.verb == "XFORWARD") {
+    for c in s
+        .commands()
+        .filter(|c| c.verb == "XCLIENT" || c.verb == "XFORWARD")
+    {
         let Some((r, code @ 200..=299)) = c.reply(s) else {
             continue;
         };
