@@ -475,6 +475,26 @@ fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
 }
 
 #[test]
+fn test_regression_pcapng_block_too_short_for_its_type_is_damage_not_a_cut() {
+    // A Process Information Block of exactly 12 bytes is whole (the file
+    // goes on, or ends right after it) but has no room for its process id:
+    // the parser asks for more bytes, which used to be reported as a
+    // capture cut off.
+    for (tail, big_endian) in [(4usize, false), (64, false), (64, true)] {
+        let r = pcapng_session_then_block(big_endian, 0x8000_0001, 12, tail);
+        assert_eq!(r.sessions.len(), 1, "tail {tail}: {}", r.stderr);
+        assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
+        assert!(!r.stderr.contains("cut off"), "{}", r.stderr);
+        damage_reported(
+            &r,
+            "pcapng block too short for its type",
+            "12",
+            &["at byte 2652", "type 0x80000001 is 12 bytes long"],
+        );
+    }
+}
+
+#[test]
 fn test_pcapng_block_shorter_than_its_own_header_is_damage_not_a_crash() {
     // A block length under 12 cannot hold the block's own type, length and
     // trailing length; pcap-parser's arithmetic on it must never be reached.

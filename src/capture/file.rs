@@ -463,6 +463,9 @@ impl FileSource {
                 } => {
                     reader.consume(consume);
                     let base = reader.data().as_ptr() as usize;
+                    // The block's type and length when all of it is buffered.
+                    let whole = ng_block_head(reader.data(), *big_endian)
+                        .filter(|&(_, len)| reader.data().len() as u64 >= u64::from(len));
                     if let Some(what) = ng_length_below_header(reader.data(), *big_endian) {
                         Err(Failure::Malformed(what))
                     } else {
@@ -474,7 +477,12 @@ impl FileSource {
                                 Ok((n, ng_step(block, interfaces, base)))
                             }
                             Ok((n, _)) => Ok((n, Step::Skip)),
-                            Err(e) => Err(Failure::from(e)),
+                            Err(e) => Err(match (e, whole) {
+                                (PcapError::Incomplete(_), Some(head)) => {
+                                    Failure::Malformed(ng_block_too_short(head))
+                                }
+                                (e, _) => Failure::from(e),
+                            }),
                         }
                     }
                 }
@@ -738,29 +746,47 @@ impl From<PcapError<&[u8]>> for Failure {
     }
 }
 
-/// A pcapng block (other than a section header, whose byte order is its
-/// own) whose length field is under 12 bytes cannot hold even its type,
-/// length and trailing length. pcap-parser 0.17 checks a length only
-/// against each block type's own minimum, which is 4 for the Process
-/// Information Block (`0x80000001`), then subtracts 12 unchecked; so such a
-/// length is stopped here as damage.
-fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
-    let head = data.get(..8)?;
+/// The type and length fields of the pcapng block at the start of `data`,
+/// read in the section's byte order; `None` for a section header (whose
+/// byte order is its own) or when the 8 header bytes are not there yet.
+fn ng_block_head(data: &[u8], big_endian: bool) -> Option<(u32, u32)> {
+    let head = data.first_chunk::<8>()?;
     // The section header's magic reads the same in both byte orders.
     if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) == SHB_MAGIC {
         return None;
     }
-    let f = [head[4], head[5], head[6], head[7]];
-    let len = if big_endian {
-        u32::from_be_bytes(f)
+    let (kind, len) = (
+        [head[0], head[1], head[2], head[3]],
+        [head[4], head[5], head[6], head[7]],
+    );
+    Some(if big_endian {
+        (u32::from_be_bytes(kind), u32::from_be_bytes(len))
     } else {
-        u32::from_le_bytes(f)
-    };
+        (u32::from_le_bytes(kind), u32::from_le_bytes(len))
+    })
+}
+
+/// A pcapng block (other than a section header) whose length field is
+/// under 12 bytes cannot hold even its type, length and trailing length.
+/// pcap-parser 0.17 checks a length only against each block type's own
+/// minimum, which is 4 for the Process Information Block (`0x80000001`),
+/// then subtracts 12 unchecked; so such a length is stopped here as damage.
+fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
+    let (_, len) = ng_block_head(data, big_endian)?;
     (len < 12).then(|| {
         format!(
             "a block header's length field says {len} bytes, shorter than the 12 bytes of the block's own header; the length field is corrupt"
         )
     })
+}
+
+/// The parser asked for more bytes although the whole block, as long as
+/// its length field says (`head`, when all of it is buffered), is there:
+/// the block is too short for what its type must hold (a Process
+/// Information Block of 12 bytes, say), which is damage, not a capture cut
+/// off.
+fn ng_block_too_short((kind, len): (u32, u32)) -> String {
+    format!("a block of type {kind:#010x} is {len} bytes long, too short for what a block of its type holds; the block is corrupt")
 }
 
 /// Interpret one pcapng block; interface and section blocks update the
