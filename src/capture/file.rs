@@ -206,6 +206,8 @@ pub struct FileSource {
     raw_len: Option<u64>,
     compressed: bool,
     read_error: std::rc::Rc<std::cell::RefCell<Option<io::Error>>>,
+    /// The reader's buffer size (the parser does not tell it).
+    capacity: usize,
     done: bool,
 }
 
@@ -374,6 +376,7 @@ impl FileSource {
             raw_len,
             compressed,
             read_error,
+            capacity: INITIAL_BUFFER,
             done: false,
         })
     }
@@ -435,7 +438,11 @@ impl FileSource {
                     link,
                     nanos,
                 } => {
-                    reader.consume(consume);
+                    // Without shifting: `consume` moves the unread half of
+                    // the buffer to its front each time the read position
+                    // passes the middle, a second copy of the whole file;
+                    // `refill` shifts only the cut record at the end.
+                    reader.consume_noshift(consume);
                     let base = reader.data().as_ptr() as usize;
                     match reader.next() {
                         Ok((n, PcapBlockOwned::Legacy(b))) => Ok((
@@ -461,7 +468,7 @@ impl FileSource {
                     interfaces,
                     big_endian,
                 } => {
-                    reader.consume(consume);
+                    reader.consume_noshift(consume);
                     let base = reader.data().as_ptr() as usize;
                     // The block's type and length when all of it is buffered.
                     let whole = ng_block_head(reader.data(), *big_endian)
@@ -585,17 +592,16 @@ impl FileSource {
     }
 
     fn grow(&mut self) -> Result<(), CaptureError> {
-        let (cap, grown) = match &mut self.reader {
-            Reader::Legacy { reader, .. } => {
-                let cap = reader.data().len().max(INITIAL_BUFFER) * 2;
-                (cap, cap <= MAX_RECORD * 2 && reader.grow(cap))
-            }
-            Reader::Ng { reader, .. } => {
-                let cap = reader.data().len().max(INITIAL_BUFFER) * 2;
-                (cap, cap <= MAX_RECORD * 2 && reader.grow(cap))
-            }
-        };
+        // Doubled from the buffer's size, not from the bytes it holds: a
+        // pipe or a gzip stream may have filled it only partly.
+        let cap = self.capacity * 2;
+        let grown = cap <= MAX_RECORD * 2
+            && match &mut self.reader {
+                Reader::Legacy { reader, .. } => reader.grow(cap),
+                Reader::Ng { reader, .. } => reader.grow(cap),
+            };
         if grown {
+            self.capacity = cap;
             // Growing shifts nothing in; fetch more data for the record.
             self.refill()
         } else {
