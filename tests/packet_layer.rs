@@ -718,7 +718,7 @@ proptest::proptest! {
     /// The reader keeps its place across refills and buffer growth: records
     /// of any size (jumbo ones force the buffer past its initial 256 KiB),
     /// read in chunks of any size, come back whole and in order, from pcap
-    /// and pcapng alike.
+    /// and pcapng alike, plain or gzipped.
     #[test]
     fn test_file_reader_returns_every_record_whatever_the_read_sizes(
         sizes in proptest::collection::vec(
@@ -731,6 +731,7 @@ proptest::proptest! {
         ),
         chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
         ng in proptest::bool::ANY,
+        gzip in proptest::bool::ANY,
     ) {
         let records: Vec<(i64, Vec<u8>)> = sizes
             .iter()
@@ -762,6 +763,14 @@ proptest::proptest! {
             }
             w.into_inner()
         };
+        let bytes = if gzip {
+            use std::io::Write;
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(&bytes).unwrap();
+            z.finish().unwrap()
+        } else {
+            bytes
+        };
         let back = read_back(bytes, chunk);
         let expected: Vec<(u64, i64, Vec<u8>)> = records
             .into_iter()
@@ -786,4 +795,20 @@ fn test_regression_record_over_512_kib_arriving_in_small_reads_grows_the_buffer(
     let back = read_back(w.bytes, 1);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].2, data);
+}
+
+#[test]
+fn test_regression_gzip_capture_arriving_a_byte_at_a_time_is_recognised() {
+    // gzip was told apart by peeking at what the first read brought; from
+    // a pipe that may be one byte, and the capture was then rejected as
+    // "not a capture" with magic 1f 8b 08 00. Found by the property test.
+    use std::io::Write;
+    let mut w = PcapNg::new(false);
+    w.interface(LinkType::RAW, 6);
+    w.packet(0, 1_700_000_000_000_000, b"payload");
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(&w.bytes).unwrap();
+    let back = read_back(z.finish().unwrap(), 1);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].2, b"payload");
 }

@@ -9,7 +9,7 @@
 //! offset, and everything read before it has already been handed out.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use pcap_parser::pcapng::{Block, SHB_MAGIC};
@@ -248,38 +248,28 @@ impl FileSource {
             offset: 0,
             source,
         };
-        let head = buffered.fill_buf().map_err(io_err)?;
-        if head.is_empty() {
+        // Two bytes tell gzip apart; a pipe may hand them over one read at
+        // a time, so they are read, not peeked, and given back.
+        let mut first = [0u8; 2];
+        let got = read_up_to(&mut buffered, &mut first).map_err(io_err)?;
+        if got == 0 {
             return Err(CaptureError::Empty {
                 path: path.to_string(),
             });
         }
-        let compressed = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+        let compressed = first[..got] == [0x1f, 0x8b];
+        let replay = io::Cursor::new(first[..got].to_vec()).chain(buffered);
         let mut input: Box<dyn Read + Send> = if compressed {
             Box::new(BufReader::with_capacity(
                 64 * 1024,
-                flate2::bufread::MultiGzDecoder::new(buffered),
+                flate2::bufread::MultiGzDecoder::new(replay),
             ))
         } else {
-            Box::new(buffered)
+            Box::new(replay)
         };
-        // Peek the magic through a small prefix we then give back.
+        // The magic, read the same way and given back below.
         let mut magic = [0u8; 4];
-        let mut got = 0;
-        while got < 4 {
-            match input.read(&mut magic[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(CaptureError::Io {
-                        path: path.to_string(),
-                        offset: got as u64,
-                        source: e,
-                    })
-                }
-            }
-        }
+        let got = read_up_to(&mut input, &mut magic).map_err(io_err)?;
         if got == 0 {
             return Err(CaptureError::Empty {
                 path: path.to_string(),
@@ -750,6 +740,20 @@ impl From<PcapError<&[u8]>> for Failure {
             other => Failure::Malformed(describe(&other)),
         }
     }
+}
+
+/// Read until `buf` is full or the input ends; how many bytes came.
+fn read_up_to(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// The type and length fields of the pcapng block at the start of `data`,
