@@ -691,11 +691,15 @@ impl std::io::Read for Trickle {
     }
 }
 
+/// A record as read back: frame number, capture time in microseconds,
+/// captured bytes.
+type Record = (u64, i64, Vec<u8>);
+
 /// Every record of `bytes`, read back through `FileSource` in reads of at
-/// most `chunk` bytes: (frame, micros, data).
-fn read_back(bytes: Vec<u8>, chunk: usize) -> Vec<(u64, i64, Vec<u8>)> {
+/// most `chunk` bytes, and the error that stopped the reading, if one did.
+fn read_all(bytes: Vec<u8>, chunk: usize) -> (Vec<Record>, Option<CaptureError>) {
     let len = bytes.len() as u64;
-    let mut src = FileSource::from_reader(
+    let mut src = match FileSource::from_reader(
         "generated",
         Box::new(Trickle {
             bytes,
@@ -703,13 +707,99 @@ fn read_back(bytes: Vec<u8>, chunk: usize) -> Vec<(u64, i64, Vec<u8>)> {
             chunk,
         }),
         Some(len),
-    )
-    .unwrap();
+    ) {
+        Ok(src) => src,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
     let mut out = Vec::new();
-    while let Some(p) = src.next_packet().unwrap() {
-        out.push((p.frame, p.ts.as_micros(), p.data.to_vec()));
+    loop {
+        match src.next_packet() {
+            Ok(Some(p)) => out.push((p.frame, p.ts.as_micros(), p.data.to_vec())),
+            Ok(None) => return (out, None),
+            Err(e) => return (out, Some(e)),
+        }
     }
+}
+
+/// As [`read_all`], for input that must read without error.
+fn read_back(bytes: Vec<u8>, chunk: usize) -> Vec<Record> {
+    let (out, err) = read_all(bytes, chunk);
+    assert!(err.is_none(), "{err:?}");
     out
+}
+
+/// A capture made for the reader's property tests.
+struct Generated {
+    /// (micros, data) of each record.
+    records: Vec<(i64, Vec<u8>)>,
+    /// The file.
+    bytes: Vec<u8>,
+    /// Where the first record starts in `bytes`, then where each one ends.
+    edges: Vec<usize>,
+}
+
+/// A capture of records of these sizes, pcapng or pcap.
+fn generated_capture(sizes: &[usize], ng: bool) -> Generated {
+    let records: Vec<(i64, Vec<u8>)> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let data = (0..n).map(|k| (k * 7 + i * 13) as u8).collect();
+            (1_700_000_000_000_000 + i as i64 * 1000, data)
+        })
+        .collect();
+    let mut edges = Vec::new();
+    let bytes = if ng {
+        let mut w = PcapNg::new(false);
+        w.interface(LinkType::RAW, 6);
+        edges.push(w.bytes.len());
+        for (us, data) in &records {
+            w.packet(0, *us as u64, data);
+            edges.push(w.bytes.len());
+        }
+        w.bytes
+    } else {
+        let mut w = smtpscope::capture::writer::PcapWriter::with_options(
+            Vec::new(),
+            LinkType::RAW,
+            smtpscope::capture::writer::Resolution::Micro,
+            false,
+            1 << 20,
+        )
+        .unwrap();
+        edges.push(w.get_mut().len());
+        for (us, data) in &records {
+            let ts = smtpscope::capture::Timestamp::from_parts(
+                us / 1_000_000,
+                (us % 1_000_000) as u64,
+                1_000_000,
+            );
+            w.write_packet(ts, data, data.len() as u32).unwrap();
+            edges.push(w.get_mut().len());
+        }
+        w.into_inner()
+    };
+    Generated {
+        records,
+        bytes,
+        edges,
+    }
+}
+
+fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes).unwrap();
+    z.finish().unwrap()
+}
+
+/// Each record as read back, numbered from 1.
+fn numbered(records: Vec<(i64, Vec<u8>)>) -> Vec<Record> {
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(i, (us, data))| (i as u64 + 1, us, data))
+        .collect()
 }
 
 proptest::proptest! {
@@ -733,51 +823,97 @@ proptest::proptest! {
         ng in proptest::bool::ANY,
         gzip in proptest::bool::ANY,
     ) {
-        let records: Vec<(i64, Vec<u8>)> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| {
-                let data = (0..n).map(|k| (k * 7 + i * 13) as u8).collect();
-                (1_700_000_000_000_000 + i as i64 * 1000, data)
-            })
-            .collect();
-        let bytes = if ng {
-            let mut w = PcapNg::new(false);
-            w.interface(LinkType::RAW, 6);
-            for (us, data) in &records {
-                w.packet(0, *us as u64, data);
-            }
-            w.bytes
-        } else {
-            let mut w = smtpscope::capture::writer::PcapWriter::with_options(
-                Vec::new(),
-                LinkType::RAW,
-                smtpscope::capture::writer::Resolution::Micro,
-                false,
-                1 << 20,
-            )
-            .unwrap();
-            for (us, data) in &records {
-                let ts = smtpscope::capture::Timestamp::from_parts(us / 1_000_000, (us % 1_000_000) as u64, 1_000_000);
-                w.write_packet(ts, data, data.len() as u32).unwrap();
-            }
-            w.into_inner()
-        };
-        let bytes = if gzip {
-            use std::io::Write;
-            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            z.write_all(&bytes).unwrap();
-            z.finish().unwrap()
-        } else {
-            bytes
-        };
+        let Generated { records, bytes, .. } = generated_capture(&sizes, ng);
+        let bytes = if gzip { gzipped(&bytes) } else { bytes };
         let back = read_back(bytes, chunk);
-        let expected: Vec<(u64, i64, Vec<u8>)> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, (us, data))| (i as u64 + 1, us, data))
-            .collect();
+        let expected = numbered(records);
         proptest::prop_assert_eq!(back, expected);
+    }
+
+    /// A capture cut anywhere after its file header gives every record
+    /// that ends before the cut, then "cut off" at the start of the
+    /// record the cut fell in (nothing at all when it fell between
+    /// records), however the bytes arrive, plain or as a whole gzip
+    /// stream of the cut file.
+    #[test]
+    fn test_file_cut_anywhere_yields_every_whole_record_before_it(
+        sizes in proptest::collection::vec(
+            proptest::prop_oneof![8 => 1usize..1600, 1 => 60_000usize..70_000],
+            1..20,
+        ),
+        cut_at in 0.0f64..1.0,
+        chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
+        ng in proptest::bool::ANY,
+        gzip in proptest::bool::ANY,
+    ) {
+        let Generated {
+            records,
+            mut bytes,
+            edges,
+        } = generated_capture(&sizes, ng);
+        // Anywhere from the first record's first byte on.
+        let first = edges[0];
+        let cut = first + ((bytes.len() - first) as f64 * cut_at) as usize;
+        bytes.truncate(cut);
+        let whole = edges[1..].iter().take_while(|&&e| e <= cut).count();
+        let record_start = edges[whole];
+        let bytes = if gzip { gzipped(&bytes) } else { bytes };
+        let (back, err) = read_all(bytes, chunk);
+        let expected = numbered(records.into_iter().take(whole).collect());
+        proptest::prop_assert_eq!(back, expected);
+        if cut == record_start {
+            proptest::prop_assert!(err.is_none(), "{:?}", err);
+        } else {
+            match err {
+                Some(CaptureError::Truncated { offset, .. }) => {
+                    proptest::prop_assert_eq!(offset, record_start as u64)
+                }
+                other => proptest::prop_assert!(false, "cut at {}: {:?}", cut, other),
+            }
+        }
+    }
+
+    /// A gzip stream cut anywhere past its own header gives every record
+    /// the cut stream still decompresses to, then "cut off" (nothing when
+    /// the stream is whole).
+    #[test]
+    fn test_gzip_stream_cut_anywhere_yields_every_record_it_still_holds(
+        sizes in proptest::collection::vec(
+            proptest::prop_oneof![8 => 1usize..1600, 1 => 60_000usize..70_000],
+            1..20,
+        ),
+        cut_at in 0.0f64..=1.0,
+        chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
+        ng in proptest::bool::ANY,
+    ) {
+        use std::io::Read;
+        let Generated {
+            records,
+            bytes,
+            edges,
+        } = generated_capture(&sizes, ng);
+        let gz = gzipped(&bytes);
+        // Past the 10-byte gzip header and the first deflate block start.
+        let cut = 16 + ((gz.len() - 16) as f64 * cut_at) as usize;
+        let cut_gz = gz[..cut].to_vec();
+        // What a streaming decoder still gets out of the cut stream.
+        let mut plain = Vec::new();
+        let _ = flate2::read::MultiGzDecoder::new(&cut_gz[..]).read_to_end(&mut plain);
+        let whole = edges[1..].iter().take_while(|&&e| e <= plain.len()).count();
+        let (back, err) = read_all(cut_gz, chunk);
+        let expected = numbered(records.into_iter().take(whole).collect());
+        proptest::prop_assert_eq!(back, expected);
+        if cut == gz.len() {
+            proptest::prop_assert!(err.is_none(), "{:?}", err);
+        } else if plain.len() >= edges[0] {
+            proptest::prop_assert!(
+                matches!(err, Some(CaptureError::Truncated { .. })),
+                "cut at {} of {} ({} plain bytes): {:?}", cut, gz.len(), plain.len(), err
+            );
+        } else {
+            // Not even the file header (and interface block) came through.
+            proptest::prop_assert!(err.is_some());
+        }
     }
 }
 
@@ -811,4 +947,20 @@ fn test_regression_gzip_capture_arriving_a_byte_at_a_time_is_recognised() {
     let back = read_back(z.finish().unwrap(), 1);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].2, b"payload");
+}
+
+#[test]
+fn test_regression_gzip_capture_cut_early_keeps_the_records_before_the_cut() {
+    // A .pcap.gz cut before 256 KiB of decompressed data (a partial
+    // download, a `tcpdump -w - | gzip` stopped early) used to fail on the
+    // first read with "bad file header (Read error)" and decode nothing.
+    let pcap = std::fs::read(capture("postfix-attachment.pcap")).unwrap();
+    let mut gz = gzipped(&pcap);
+    gz.truncate(60_000);
+    let (back, err) = read_all(gz, 64 * 1024);
+    assert!(back.len() >= 10, "only {} packets", back.len());
+    assert!(
+        matches!(err, Some(CaptureError::Truncated { .. })),
+        "{err:?}"
+    );
 }

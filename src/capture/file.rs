@@ -123,6 +123,10 @@ impl<R: Read> Read for Counting<R> {
 struct FillFirst<R> {
     inner: R,
     first: bool,
+    /// An error met while filling the first buffer after some bytes came:
+    /// those bytes are handed over first, the error on the next read, so
+    /// that a gzip stream cut early still yields what it decoded.
+    deferred: Option<io::Error>,
     /// Decompressed bytes handed to the parser; with `read_error` it lets
     /// an I/O failure be told apart from a truncated file.
     read_error: std::rc::Rc<std::cell::RefCell<Option<io::Error>>>,
@@ -130,7 +134,9 @@ struct FillFirst<R> {
 
 impl<R: Read> Read for FillFirst<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = if self.first {
+        let result = if let Some(e) = self.deferred.take() {
+            Err(e)
+        } else if self.first {
             self.first = false;
             let mut filled = 0;
             loop {
@@ -143,6 +149,10 @@ impl<R: Read> Read for FillFirst<R> {
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if filled > 0 => {
+                        self.deferred = Some(e);
+                        break Ok(filled);
+                    }
                     Err(e) => break Err(e),
                 }
             }
@@ -309,6 +319,7 @@ impl FileSource {
         let input: Input = FillFirst {
             inner: Box::new(prefix.chain(input)),
             first: true,
+            deferred: None,
             read_error: read_error.clone(),
         };
         let header_err = |e: PcapError<&[u8]>| match e {
