@@ -738,8 +738,9 @@ struct Generated {
     edges: Vec<usize>,
 }
 
-/// A capture of records of these sizes, pcapng or pcap.
-fn generated_capture(sizes: &[usize], ng: bool) -> Generated {
+/// A capture of records of these sizes, pcapng or pcap, in either byte
+/// order.
+fn generated_capture(sizes: &[usize], ng: bool, big_endian: bool) -> Generated {
     let records: Vec<(i64, Vec<u8>)> = sizes
         .iter()
         .enumerate()
@@ -750,7 +751,7 @@ fn generated_capture(sizes: &[usize], ng: bool) -> Generated {
         .collect();
     let mut edges = Vec::new();
     let bytes = if ng {
-        let mut w = PcapNg::new(false);
+        let mut w = PcapNg::new(big_endian);
         w.interface(LinkType::RAW, 6);
         edges.push(w.bytes.len());
         for (us, data) in &records {
@@ -763,7 +764,7 @@ fn generated_capture(sizes: &[usize], ng: bool) -> Generated {
             Vec::new(),
             LinkType::RAW,
             smtpscope::capture::writer::Resolution::Micro,
-            false,
+            big_endian,
             1 << 20,
         )
         .unwrap();
@@ -821,9 +822,10 @@ proptest::proptest! {
         ),
         chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
         ng in proptest::bool::ANY,
+        big_endian in proptest::bool::ANY,
         gzip in proptest::bool::ANY,
     ) {
-        let Generated { records, bytes, .. } = generated_capture(&sizes, ng);
+        let Generated { records, bytes, .. } = generated_capture(&sizes, ng, big_endian);
         let bytes = if gzip { gzipped(&bytes) } else { bytes };
         let back = read_back(bytes, chunk);
         let expected = numbered(records);
@@ -844,13 +846,14 @@ proptest::proptest! {
         cut_at in 0.0f64..1.0,
         chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
         ng in proptest::bool::ANY,
+        big_endian in proptest::bool::ANY,
         gzip in proptest::bool::ANY,
     ) {
         let Generated {
             records,
             mut bytes,
             edges,
-        } = generated_capture(&sizes, ng);
+        } = generated_capture(&sizes, ng, big_endian);
         // Anywhere from the first record's first byte on.
         let first = edges[0];
         let cut = first + ((bytes.len() - first) as f64 * cut_at) as usize;
@@ -885,13 +888,14 @@ proptest::proptest! {
         cut_at in 0.0f64..=1.0,
         chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
         ng in proptest::bool::ANY,
+        big_endian in proptest::bool::ANY,
     ) {
         use std::io::Read;
         let Generated {
             records,
             bytes,
             edges,
-        } = generated_capture(&sizes, ng);
+        } = generated_capture(&sizes, ng, big_endian);
         let gz = gzipped(&bytes);
         // Past the 10-byte gzip header and the first deflate block start.
         let cut = 16 + ((gz.len() - 16) as f64 * cut_at) as usize;
