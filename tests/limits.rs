@@ -434,8 +434,8 @@ fn test_pcap_record_claiming_four_gigabytes_stops_with_the_sessions_before_it() 
 }
 
 /// One complete SMTP session in a pcapng section of the given byte order,
-/// then a block header `kind`, `len` (in that order) and `tail` zeros.
-fn pcapng_session_then_block(big_endian: bool, kind: u32, len: u32, tail: usize) -> Run {
+/// then a block header `kind`, `len` (in that order) and the `tail` bytes.
+fn pcapng_session_then_block(big_endian: bool, kind: u32, len: u32, tail: Vec<u8>) -> Run {
     run_raw(move |mut out| {
         let mut ng = common::PcapNg::new(big_endian);
         ng.interface(LinkType::RAW, 6);
@@ -455,7 +455,7 @@ fn pcapng_session_then_block(big_endian: bool, kind: u32, len: u32, tail: usize)
         };
         ng.bytes.extend_from_slice(&kind);
         ng.bytes.extend_from_slice(&len);
-        ng.bytes.extend(std::iter::repeat_n(0u8, tail));
+        ng.bytes.extend_from_slice(&tail);
         out.write_all(&ng.bytes).expect("write");
     })
 }
@@ -463,7 +463,7 @@ fn pcapng_session_then_block(big_endian: bool, kind: u32, len: u32, tail: usize)
 #[test]
 fn test_pcapng_block_with_bogus_length_stops_with_the_sessions_before_it() {
     // An Enhanced Packet Block whose length runs past any real block.
-    let r = pcapng_session_then_block(false, 6, 0xffff_fff0, 256);
+    let r = pcapng_session_then_block(false, 6, 0xffff_fff0, vec![0; 256]);
     assert_eq!(r.sessions.len(), 1);
     assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
     damage_reported(
@@ -481,7 +481,7 @@ fn test_regression_pcapng_block_too_short_for_its_type_is_damage_not_a_cut() {
     // the parser asks for more bytes, which used to be reported as a
     // capture cut off.
     for (tail, big_endian) in [(4usize, false), (64, false), (64, true)] {
-        let r = pcapng_session_then_block(big_endian, 0x8000_0001, 12, tail);
+        let r = pcapng_session_then_block(big_endian, 0x8000_0001, 12, vec![0; tail]);
         assert_eq!(r.sessions.len(), 1, "tail {tail}: {}", r.stderr);
         assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
         assert!(!r.stderr.contains("cut off"), "{}", r.stderr);
@@ -495,13 +495,40 @@ fn test_regression_pcapng_block_too_short_for_its_type_is_damage_not_a_cut() {
 }
 
 #[test]
+fn test_enhanced_packet_block_claiming_more_than_itself_is_damage_not_a_cut() {
+    // A whole 48-byte Enhanced Packet Block whose captured length says
+    // 1,000,000: the parser asks for more than the buffer holds (or than
+    // the file has) rather than for a few more bytes; it is damage all the
+    // same, whether the file ends there or goes on.
+    for trailing in [0usize, 64] {
+        let mut tail = Vec::new();
+        for field in [0u32, 0, 0, 1_000_000, 1_000_000] {
+            tail.extend_from_slice(&field.to_le_bytes());
+        }
+        // 8 header bytes, 20 of fields, 16 of data, 4 of trailing length.
+        tail.extend_from_slice(&[0; 16]);
+        tail.extend_from_slice(&48u32.to_le_bytes());
+        tail.extend(std::iter::repeat_n(0u8, trailing));
+        let r = pcapng_session_then_block(false, 6, 48, tail);
+        assert_eq!(r.sessions.len(), 1, "{}", r.stderr);
+        assert!(!r.stderr.contains("cut off"), "{}", r.stderr);
+        damage_reported(
+            &r,
+            "pcapng packet block claiming more than itself",
+            "1,000,000 in 48 bytes",
+            &["at byte 2652", "type 0x00000006 is 48 bytes long"],
+        );
+    }
+}
+
+#[test]
 fn test_pcapng_block_shorter_than_its_own_header_is_damage_not_a_crash() {
     // A block length under 12 cannot hold the block's own type, length and
     // trailing length; pcap-parser's arithmetic on it must never be reached.
     // 0x80000001 is the Process Information Block, whose minimum length in
     // pcap-parser 0.17 is 4.
     for (short, big_endian) in [(0u32, false), (4, true), (8, false), (11, true)] {
-        let r = pcapng_session_then_block(big_endian, 0x8000_0001, short, 64);
+        let r = pcapng_session_then_block(big_endian, 0x8000_0001, short, vec![0; 64]);
         assert_eq!(r.sessions.len(), 1, "block length {short}: {}", r.stderr);
         assert_eq!(r.sessions[0]["transactions"][0]["completed"], true);
         damage_reported(

@@ -3,9 +3,9 @@
 //! a path or standard input.
 //!
 //! The file is streamed through pcap-parser's buffered readers, never loaded
-//! whole. The buffer starts at [`INITIAL_BUFFER`] and grows only as far as
-//! [`MAX_RECORD`] for a single oversized record; a record claiming more is
-//! reported as damage at its byte offset. Every error names the file and the
+//! whole. The buffer starts at [`INITIAL_BUFFER`] and doubles for an
+//! oversized record, up to twice [`MAX_RECORD`]; a record that does not fit
+//! then is reported as damage at its byte offset. Every error names the file and the
 //! offset, and everything read before it has already been handed out.
 
 use std::fs::File;
@@ -20,8 +20,9 @@ use super::{LinkType, Packet, PacketSource, Timestamp};
 
 /// Read buffer at start; enough for any Ethernet or loopback frame.
 pub const INITIAL_BUFFER: usize = 256 * 1024;
-/// Largest record we accept (the buffer grows to hold it, then stays).
-/// pcapng allows larger blocks in theory; no capture tool writes them.
+/// Records this long are always accepted (the buffer grows to hold them,
+/// then stays; it stops at twice this). pcapng allows larger blocks in
+/// theory; no capture tool writes them.
 pub const MAX_RECORD: usize = 16 * 1024 * 1024;
 /// Interfaces per pcapng section we keep descriptions of.
 pub const MAX_INTERFACES: usize = 4096;
@@ -216,7 +217,8 @@ pub struct FileSource {
     raw_len: Option<u64>,
     compressed: bool,
     read_error: std::rc::Rc<std::cell::RefCell<Option<io::Error>>>,
-    /// The reader's buffer size (the parser does not tell it).
+    /// The reader's buffer size (the parser does not tell it): the
+    /// [`INITIAL_BUFFER`] the readers are made with, doubled by `grow`.
     capacity: usize,
     done: bool,
 }
@@ -486,9 +488,16 @@ impl FileSource {
                             }
                             Ok((n, _)) => Ok((n, Step::Skip)),
                             Err(e) => Err(match (e, whole) {
-                                (PcapError::Incomplete(_), Some(head)) => {
-                                    Failure::Malformed(ng_block_too_short(head))
-                                }
+                                // Whatever form the request for more bytes
+                                // takes (more than the buffer holds, more
+                                // than the file has), the whole block is
+                                // here: it contradicts its own length.
+                                (
+                                    PcapError::Incomplete(_)
+                                    | PcapError::BufferTooSmall
+                                    | PcapError::UnexpectedEof,
+                                    Some(head),
+                                ) => Failure::Malformed(ng_block_too_short(head)),
                                 (e, _) => Failure::from(e),
                             }),
                         }
