@@ -123,14 +123,30 @@ impl Iterator for Below<'_> {
 
 /// Append `input` to `out` without its CR and LF bytes: one copy per line.
 pub fn strip_line_breaks(input: &[u8], out: &mut Vec<u8>) {
+    strip_line_breaks_until(input, None, out);
+}
+
+/// As [`strip_line_breaks`], stopping at the first LF followed by `next`
+/// (when given): returns that LF's position, having appended what came
+/// before it. A MIME body scan finds its delimiter candidates (`\n-`) in
+/// the same pass that strips a base64 body's line breaks.
+pub fn strip_line_breaks_until(input: &[u8], next: Option<u8>, out: &mut Vec<u8>) -> Option<usize> {
     let mut from = 0;
     for at in Below::new(input, b'\r') {
-        if matches!(input.get(at), Some(b'\r' | b'\n')) {
-            out.extend_from_slice(input.get(from..at).unwrap_or_default());
-            from = at + 1;
+        match input.get(at) {
+            Some(b'\n') if next.is_some() && input.get(at + 1).copied() == next => {
+                out.extend_from_slice(input.get(from..at).unwrap_or_default());
+                return Some(at);
+            }
+            Some(b'\r' | b'\n') => {
+                out.extend_from_slice(input.get(from..at).unwrap_or_default());
+                from = at + 1;
+            }
+            _ => {}
         }
     }
     out.extend_from_slice(input.get(from..).unwrap_or_default());
+    None
 }
 
 #[cfg(test)]
@@ -156,6 +172,19 @@ mod tests {
             let found: Vec<usize> = Below::new(&input, max).collect();
             let expected: Vec<usize> = (0..input.len()).filter(|&i| input[i] <= max).collect();
             prop_assert_eq!(found, expected);
+        }
+
+        #[test]
+        fn test_strip_until_stops_at_the_first_lf_before_next(
+            input in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'-'), Just(b'A'), any::<u8>()], 0..400),
+        ) {
+            let mut out = Vec::new();
+            let stop = strip_line_breaks_until(&input, Some(b'-'), &mut out);
+            let expected_stop = input.windows(2).position(|w| w == b"\n-");
+            prop_assert_eq!(stop, expected_stop);
+            let before = &input[..expected_stop.unwrap_or(input.len())];
+            let expected: Vec<u8> = before.iter().copied().filter(|&b| b != b'\n' && b != b'\r').collect();
+            prop_assert_eq!(out, expected);
         }
 
         #[test]

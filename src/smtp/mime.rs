@@ -481,17 +481,8 @@ impl MimeSummarizer {
     /// Deliver content up to the next line break that may precede a
     /// delimiter; hold that break.
     fn scan_step(&mut self, data: &[u8]) -> usize {
-        if let Some(p) = self.finder.find(data) {
-            let brk = if p > 0 && data.get(p - 1) == Some(&b'\r') {
-                p - 1
-            } else {
-                p
-            };
-            self.content(data.get(..brk).unwrap_or_default());
-            self.hold(data.get(brk..=p).unwrap_or_default(), brk);
-            return p + 1;
-        }
-        // No candidate here; the tail may start one in the next chunk.
+        // A line break at the very end may start a candidate that the next
+        // chunk completes.
         let tail = if data.ends_with(b"\r\n") {
             2
         } else if data.ends_with(b"\n") || data.ends_with(b"\r") {
@@ -500,7 +491,37 @@ impl MimeSummarizer {
             0
         };
         let cut = data.len() - tail;
-        self.content(data.get(..cut).unwrap_or_default());
+        // Where the first candidate (`\n-`) starts, and whether the content
+        // before it was fed already: a base64 body's line breaks are dropped
+        // in the same pass that looks for candidates (its decoded bytes do
+        // not depend on where the line breaks were cut).
+        let (found, fed) = match &mut self.body {
+            Some(Leaf {
+                decoder: Transfer::Base64(b64),
+                sink,
+                ..
+            }) => (
+                b64.feed_until(data.get(..cut).unwrap_or_default(), Some(b'-'), sink),
+                true,
+            ),
+            _ => (self.finder.find(data), false),
+        };
+        if let Some(p) = found {
+            let brk = if p > 0 && data.get(p - 1) == Some(&b'\r') {
+                p - 1
+            } else {
+                p
+            };
+            if !fed {
+                self.content(data.get(..brk).unwrap_or_default());
+            }
+            self.hold(data.get(brk..=p).unwrap_or_default(), brk);
+            return p + 1;
+        }
+        // No candidate here; the tail may start one in the next chunk.
+        if !fed {
+            self.content(data.get(..cut).unwrap_or_default());
+        }
         if tail > 0 {
             self.hold(data.get(cut..).unwrap_or_default(), cut);
             self.line.cr_only = data.ends_with(b"\r");
@@ -798,23 +819,38 @@ struct Base64Stream {
 
 impl Base64Stream {
     fn feed(&mut self, input: &[u8], sink: &mut Sink) {
+        self.feed_until(input, None, sink);
+    }
+
+    /// Feed `input`, stopping at the first LF followed by `next` (when
+    /// given): returns that LF's position, everything before it fed.
+    fn feed_until(&mut self, input: &[u8], next: Option<u8>, sink: &mut Sink) -> Option<usize> {
         if self.stage.capacity() == 0 {
             // Sized once per part rather than grown by doubling.
             self.stage.reserve_exact(B64_STAGE);
             self.out.reserve_exact(B64_STAGE / 4 * 3 + 3);
         }
-        let mut rest = input;
-        while !rest.is_empty() {
+        let mut done = 0;
+        while done < input.len() {
             // Line breaks only shrink what is appended, so a piece no
             // longer than the room left never overfills the stage.
             let room = B64_STAGE - self.stage.len();
-            let (piece, after) = rest.split_at(room.min(rest.len()));
-            blocks::strip_line_breaks(piece, &mut self.stage);
-            rest = after;
+            let end = input.len().min(done + room);
+            let piece = input.get(done..end).unwrap_or_default();
+            let stop = blocks::strip_line_breaks_until(piece, next, &mut self.stage);
             if self.stage.len() + MIN_PIECE > B64_STAGE {
                 self.drain(false, sink);
             }
+            if let Some(p) = stop {
+                return Some(done + p);
+            }
+            // A stop whose LF ends this piece: the LF is dropped either way.
+            if next.is_some() && piece.last() == Some(&b'\n') && input.get(end).copied() == next {
+                return Some(end - 1);
+            }
+            done = end;
         }
+        None
     }
 
     /// Decode the stage; unless `last`, keep a partial group for later.
@@ -1083,6 +1119,62 @@ mod tests {
         assert_eq!(s.parts.len(), 1);
         assert_eq!(s.parts[0].decoded_size, 15);
         assert!(s.parts[0].sha256.is_some());
+    }
+
+    #[test]
+    fn test_base64_delimiter_at_every_offset_around_a_stage_pass() {
+        // A base64 body is stripped B64_STAGE bytes at a time while it is
+        // scanned for `\n-`: the delimiter's LF may end one pass and its
+        // `-` start the next. Bodies whose length is near one pass (first
+        // line of any length, an empty line or not, last line break CRLF or
+        // a bare LF) put the delimiter at every offset around it, the LF as
+        // the pass's last byte among them.
+        let mut at_the_edge = 0;
+        // 76 of every 78 body bytes are base64 text, 3 of every 4 of those
+        // a decoded byte.
+        let around = B64_STAGE * 76 / 78 * 3 / 4;
+        for decoded_len in around - 12..around + 12 {
+            let decoded: Vec<u8> = (0..decoded_len).map(|i| (i * 31 % 251) as u8).collect();
+            let text = base64::engine::general_purpose::STANDARD.encode(&decoded);
+            for (first, bare_lf, empty) in (0..=76).flat_map(|f| {
+                [
+                    (f, false, false),
+                    (f, false, true),
+                    (f, true, false),
+                    (f, true, true),
+                ]
+            }) {
+                let (head, rest) = text.split_at(first);
+                let mut body = head.as_bytes().to_vec();
+                if empty {
+                    body.extend_from_slice(b"\r\n");
+                }
+                for line in rest.as_bytes().chunks(76) {
+                    body.extend_from_slice(b"\r\n");
+                    body.extend_from_slice(line);
+                }
+                body.extend_from_slice(if bare_lf { b"\n" } else { b"\r\n" });
+                if body.len().abs_diff(B64_STAGE) > 3 {
+                    continue;
+                }
+                at_the_edge += usize::from(body.len() == B64_STAGE);
+                let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+                raw.extend_from_slice(&body);
+                raw.extend_from_slice(b"--b--\r\n");
+                let case =
+                    format!("first {first} len {decoded_len} bare LF {bare_lf} empty {empty}");
+                let s = chunked(&raw, raw.len());
+                let part = &s.parts[1];
+                assert_eq!(part.decoded_size, decoded_len as u64, "{case}");
+                let sha = hex_sha256_digest(Sha256::digest(&decoded).as_slice());
+                assert_eq!(part.sha256.as_deref(), Some(sha.as_str()), "{case}");
+                assert!(!part.encoding_problem, "{case}");
+            }
+        }
+        assert!(
+            at_the_edge > 0,
+            "no body ended its LF at the pass's last byte"
+        );
     }
 
     #[test]
