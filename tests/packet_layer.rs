@@ -885,7 +885,7 @@ proptest::proptest! {
             proptest::prop_oneof![8 => 1usize..1600, 1 => 60_000usize..70_000],
             1..20,
         ),
-        cut_at in 0.0f64..=1.0,
+        cut_at in proptest::prop_oneof![1 => proptest::strategy::Just(1.0f64), 9 => 0.0f64..1.0],
         chunk in proptest::prop_oneof![1usize..64, 1000usize..5000, 100_000usize..400_000],
         ng in proptest::bool::ANY,
         big_endian in proptest::bool::ANY,
@@ -915,8 +915,12 @@ proptest::proptest! {
                 "cut at {} of {} ({} plain bytes): {:?}", cut, gz.len(), plain.len(), err
             );
         } else {
-            // Not even the file header (and interface block) came through.
-            proptest::prop_assert!(err.is_some());
+            // Not even the file header (and interface block) came through:
+            // cut off all the same.
+            proptest::prop_assert!(
+                matches!(err, Some(CaptureError::Truncated { .. })),
+                "cut at {} of {} ({} plain bytes): {:?}", cut, gz.len(), plain.len(), err
+            );
         }
     }
 }
@@ -966,5 +970,56 @@ fn test_regression_gzip_capture_cut_early_keeps_the_records_before_the_cut() {
     assert!(
         matches!(err, Some(CaptureError::Truncated { .. })),
         "{err:?}"
+    );
+}
+
+/// Hands out `bytes`, then fails the way a dying disk or socket would.
+struct FailsAfter {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.bytes.len() {
+            return Err(std::io::Error::other("device gone"));
+        }
+        let n = buf.len().min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn test_regression_errors_before_the_file_header_say_what_happened() {
+    // Errors met before the file header was whole used to lose their kind:
+    // a read error after a few bytes became "cut off", a damaged or cut
+    // gzip stream "read error at byte 0".
+    let open = |input: Box<dyn std::io::Read + Send>| {
+        FileSource::from_reader("x", input, None)
+            .err()
+            .expect("an error")
+    };
+    let pcap = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let failing = open(Box::new(FailsAfter {
+        bytes: pcap[..10].to_vec(),
+        at: 0,
+    }));
+    assert!(matches!(failing, CaptureError::Io { .. }), "{failing:?}");
+    let gz = gzipped(&pcap);
+    let cut_header = open(Box::new(std::io::Cursor::new(gz[..5].to_vec())));
+    assert!(
+        matches!(cut_header, CaptureError::Truncated { .. }),
+        "{cut_header:?}"
+    );
+    // A stored deflate block of 10 bytes, then a block of the reserved type.
+    let mut corrupt = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0, 10, 0, 0xf5, 0xff];
+    corrupt.extend_from_slice(&pcap[..10]);
+    corrupt.push(0x07);
+    let damaged = open(Box::new(std::io::Cursor::new(corrupt)));
+    assert!(
+        matches!(&damaged, CaptureError::Corrupt { what, .. } if what.contains("gzip stream is damaged")),
+        "{damaged:?}"
     );
 }

@@ -151,6 +151,10 @@ impl<R: Read> Read for FillFirst<R> {
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if filled > 0 => {
+                        // Seen by the header's parse too, if the bytes
+                        // that came do not make a whole header.
+                        *self.read_error.borrow_mut() =
+                            Some(io::Error::new(e.kind(), e.to_string()));
                         self.deferred = Some(e);
                         break Ok(filled);
                     }
@@ -255,11 +259,15 @@ impl FileSource {
             count: raw_read.clone(),
         };
         let mut buffered = BufReader::with_capacity(64 * 1024, counted);
-        let io_err = |source| CaptureError::Io {
+        // The file header is not there yet: a cut or a damaged gzip stream
+        // is told apart from a failing read as it is later on.
+        let header_cut = || CaptureError::Truncated {
             path: path.to_string(),
             offset: 0,
-            source,
+            have: 0,
+            want: None,
         };
+        let io_err = |source| read_failure(path, 0, source, header_cut);
         // Two bytes tell gzip apart; a pipe may hand them over one read at
         // a time, so they are read, not peeked, and given back.
         let mut first = [0u8; 2];
@@ -325,14 +333,13 @@ impl FileSource {
             read_error: read_error.clone(),
         };
         let header_err = |e: PcapError<&[u8]>| match e {
-            PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
-                CaptureError::Truncated {
-                    path: path.to_string(),
-                    offset: 0,
-                    have: 0,
-                    want: None,
-                }
-            }
+            // A read error kept back by `FillFirst` says why the header is
+            // short.
+            _ if read_error.borrow().is_some() => match read_error.borrow_mut().take() {
+                Some(source) => read_failure(path, 0, source, header_cut),
+                None => header_cut(),
+            },
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => header_cut(),
             other => CaptureError::Corrupt {
                 path: path.to_string(),
                 offset: 0,
@@ -695,23 +702,7 @@ impl FileSource {
 
     fn io_error(&self) -> CaptureError {
         match self.read_error.borrow_mut().take() {
-            Some(source) if source.kind() == io::ErrorKind::UnexpectedEof => self.truncated(),
-            Some(source)
-                if source.kind() == io::ErrorKind::InvalidInput
-                    || source.kind() == io::ErrorKind::InvalidData =>
-            {
-                // flate2 reports a corrupt or cut gzip stream this way.
-                CaptureError::Corrupt {
-                    path: self.path.clone(),
-                    offset: self.offset,
-                    what: format!("gzip stream is damaged ({source})"),
-                }
-            }
-            Some(source) => CaptureError::Io {
-                path: self.path.clone(),
-                offset: self.offset,
-                source,
-            },
+            Some(source) => read_failure(&self.path, self.offset, source, || self.truncated()),
             None => self.truncated(),
         }
     }
@@ -759,6 +750,30 @@ impl From<PcapError<&[u8]>> for Failure {
             PcapError::ReadError => Failure::Read,
             other => Failure::Malformed(describe(&other)),
         }
+    }
+}
+
+/// What a read error means for the user: the input ended early (`cut`),
+/// a gzip stream is damaged (flate2 says so with these kinds), or the
+/// system failed to read.
+fn read_failure(
+    path: &str,
+    offset: u64,
+    source: io::Error,
+    cut: impl FnOnce() -> CaptureError,
+) -> CaptureError {
+    match source.kind() {
+        io::ErrorKind::UnexpectedEof => cut(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => CaptureError::Corrupt {
+            path: path.to_string(),
+            offset,
+            what: format!("gzip stream is damaged ({source})"),
+        },
+        _ => CaptureError::Io {
+            path: path.to_string(),
+            offset,
+            source,
+        },
     }
 }
 
