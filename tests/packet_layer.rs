@@ -1023,3 +1023,35 @@ fn test_regression_errors_before_the_file_header_say_what_happened() {
         "{damaged:?}"
     );
 }
+
+#[test]
+fn test_regression_gzip_damaged_early_keeps_the_records_before_the_damage() {
+    // flate2 drops what a read decoded when the read ends in an error, and
+    // it may meet the damage further on in the input it is shown: a stream
+    // damaged 4,000 bytes in used to give no record at all. Reads of at most
+    // GZIP_READ (1 KiB) bound the loss.
+    let pcap = std::fs::read(capture("postfix-attachment.pcap")).unwrap();
+    let stored = &pcap[..4000];
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    // A stored deflate block (not final) holding the first 4,000 bytes...
+    gz.push(0);
+    gz.extend_from_slice(&(stored.len() as u16).to_le_bytes());
+    gz.extend_from_slice(&(!(stored.len() as u16)).to_le_bytes());
+    gz.extend_from_slice(stored);
+    // ...then a block of the reserved type.
+    gz.push(0x07);
+    let (back, err) = read_all(gz, usize::MAX);
+    let (whole, _) = read_all(pcap[..4000 - 1024].to_vec(), usize::MAX);
+    assert!(!whole.is_empty());
+    assert!(
+        back.len() >= whole.len(),
+        "{} < {}",
+        back.len(),
+        whole.len()
+    );
+    assert_eq!(back[..whole.len()], whole[..]);
+    assert!(
+        matches!(&err, Some(CaptureError::Corrupt { what, .. }) if what.contains("gzip stream is damaged")),
+        "{err:?}"
+    );
+}

@@ -282,7 +282,13 @@ impl FileSource {
         let mut input: Box<dyn Read + Send> = if compressed {
             Box::new(BufReader::with_capacity(
                 64 * 1024,
-                flate2::bufread::MultiGzDecoder::new(replay),
+                ReadsOf {
+                    inner: flate2::bufread::MultiGzDecoder::new(ReadsOf {
+                        inner: replay,
+                        max: GZIP_READ,
+                    }),
+                    max: GZIP_READ,
+                },
             ))
         } else {
             Box::new(replay)
@@ -774,6 +780,38 @@ fn read_failure(
             offset,
             source,
         },
+    }
+}
+
+/// Most bytes asked of the gzip decoder, and shown to it, at once. flate2
+/// drops what a call decoded when the call ends in an error, and it may
+/// meet the damage further on in the input it is shown; so this bounds
+/// what a damaged stream loses before the damage.
+const GZIP_READ: usize = 1024;
+
+/// Passes reads on, at most `max` bytes each; as a `BufRead`, shows at most
+/// `max` buffered bytes at a time.
+struct ReadsOf<R> {
+    inner: R,
+    max: usize,
+}
+
+impl<R: Read> Read for ReadsOf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.max);
+        self.inner.read(buf.get_mut(..n).unwrap_or_default())
+    }
+}
+
+impl<R: io::BufRead> io::BufRead for ReadsOf<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let max = self.max;
+        let buf = self.inner.fill_buf()?;
+        Ok(buf.get(..max.min(buf.len())).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount)
     }
 }
 
