@@ -1013,6 +1013,12 @@ fn test_regression_errors_before_the_file_header_say_what_happened() {
         matches!(cut_header, CaptureError::Truncated { .. }),
         "{cut_header:?}"
     );
+    assert!(cut_header
+        .to_string()
+        .contains("the file header is incomplete"));
+    // Nothing was read: the run must not say that what came before the
+    // error was processed.
+    assert!(!cut_header.is_damage() && !failing.is_damage());
     // A stored deflate block of 10 bytes, then a block of the reserved type.
     let mut corrupt = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0, 10, 0, 0xf5, 0xff];
     corrupt.extend_from_slice(&pcap[..10]);
@@ -1053,5 +1059,22 @@ fn test_regression_gzip_damaged_early_keeps_the_records_before_the_damage() {
     assert!(
         matches!(&err, Some(CaptureError::Corrupt { what, .. }) if what.contains("gzip stream is damaged")),
         "{err:?}"
+    );
+}
+
+#[test]
+fn test_gzip_stream_without_its_trailer_gives_every_record_then_says_where_it_stopped() {
+    let pcap = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let mut gz = gzipped(&pcap);
+    // The 8-byte trailer (CRC-32 and size) is missing.
+    gz.truncate(gz.len() - 8);
+    let (back, err) = read_all(gz, usize::MAX);
+    assert_eq!(back.len(), 21);
+    let err = err.expect("the stream did not end cleanly");
+    assert!(matches!(err, CaptureError::Truncated { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the input stopped between two records"),
+        "{err}"
     );
 }

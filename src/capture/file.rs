@@ -39,7 +39,7 @@ pub enum CaptureError {
     Empty { path: String },
     #[error("{path}: not a pcap or pcapng capture (starts with {magic}); give a file written by tcpdump, tshark or Wireshark")]
     NotACapture { path: String, magic: String },
-    #[error("{path}: cut off at byte {offset}: the last record is incomplete ({}; the capture was probably still being written or was truncated)", partial(.have, .want))]
+    #[error("{path}: cut off at byte {offset}: {}; the capture was probably still being written or was truncated", cut_detail(*.offset, *.have, .want))]
     Truncated {
         path: String,
         offset: u64,
@@ -64,20 +64,31 @@ pub enum CaptureError {
 
 impl CaptureError {
     /// Whether packets may have been read before this error (the run should
-    /// still report them).
+    /// still report them): not when it struck before the first record.
     pub fn is_damage(&self) -> bool {
-        matches!(
-            self,
-            CaptureError::Truncated { .. } | CaptureError::Corrupt { .. } | CaptureError::Io { .. }
-        )
+        match self {
+            CaptureError::Truncated { offset, .. }
+            | CaptureError::Corrupt { offset, .. }
+            | CaptureError::Io { offset, .. } => *offset > 0,
+            CaptureError::Open { .. }
+            | CaptureError::Empty { .. }
+            | CaptureError::NotACapture { .. } => false,
+        }
     }
 }
 
-/// How much of a cut record is there, for [`CaptureError::Truncated`].
-fn partial(have: &u64, want: &Option<u64>) -> String {
-    match want {
-        Some(w) => format!("{have} of its {w} bytes are there"),
-        None => format!("{have} bytes of it are there"),
+/// Where the cut fell and how much of a cut record is there, for
+/// [`CaptureError::Truncated`].
+fn cut_detail(offset: u64, have: u64, want: &Option<u64>) -> String {
+    match (have, want) {
+        // Only a stream (gzip, a pipe) that failed to end cleanly stops
+        // with nothing of a next record.
+        (0, None) if offset == 0 => "the file header is incomplete".to_string(),
+        (0, None) => "the input stopped between two records".to_string(),
+        (_, Some(w)) => {
+            format!("the last record is incomplete ({have} of its {w} bytes are there)")
+        }
+        (_, None) => format!("the last record is incomplete ({have} bytes of it are there)"),
     }
 }
 
