@@ -5,8 +5,9 @@
 //! The file is streamed through pcap-parser's buffered readers, never loaded
 //! whole. The buffer starts at [`INITIAL_BUFFER`] and doubles for an
 //! oversized record, up to twice [`MAX_RECORD`]; a record that does not fit
-//! then is reported as damage at its byte offset. Every error names the file and the
-//! offset, and everything read before it has already been handed out.
+//! then is reported as damage at its byte offset. Every error names the
+//! file and the offset, and everything read before it has already been
+//! handed out.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -349,19 +350,22 @@ impl FileSource {
             deferred: None,
             read_error: read_error.clone(),
         };
-        let header_err = |e: PcapError<&[u8]>| match e {
+        let header_err = |e: PcapError<&[u8]>| {
             // A read error kept back by `FillFirst` says why the header is
             // short.
-            _ if read_error.borrow().is_some() => match read_error.borrow_mut().take() {
-                Some(source) => read_failure(path, 0, source, header_cut),
-                None => header_cut(),
-            },
-            PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => header_cut(),
-            other => CaptureError::Corrupt {
-                path: path.to_string(),
-                offset: 0,
-                what: format!("bad file header ({other})"),
-            },
+            if let Some(source) = read_error.borrow_mut().take() {
+                return read_failure(path, 0, source, header_cut);
+            }
+            match e {
+                PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+                    header_cut()
+                }
+                other => CaptureError::Corrupt {
+                    path: path.to_string(),
+                    offset: 0,
+                    what: format!("bad file header ({other})"),
+                },
+            }
         };
         let reader = match format {
             Format::Pcap { nanos, .. } => {
