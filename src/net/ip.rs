@@ -11,7 +11,9 @@ use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::defrag::IpDefragPool;
-use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, SlicedPacket, TcpSlice, TransportSlice};
+use etherparse::{
+    IpNumber, Ipv4HeaderSlice, LaxNetSlice, LaxSlicedPacket, SlicedPacket, TcpSlice, TransportSlice,
+};
 
 use super::seq::Seq;
 use crate::capture::Timestamp;
@@ -33,7 +35,7 @@ pub struct TcpFlags {
 }
 
 /// A decoded TCP segment, borrowing the packet (or the reassembled datagram).
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Segment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -115,6 +117,17 @@ impl IpDecoder {
         } else {
             self.stats.ipv4 += 1;
         }
+        if !v6 {
+            if let Some(seg) = plain_ipv4_tcp(data) {
+                return Decoded::Tcp(seg);
+            }
+        }
+        self.walk(data, ts)
+    }
+
+    /// Any IP packet, through etherparse's lax slicing (fragments into the
+    /// reassembly pool).
+    fn walk<'a>(&'a mut self, data: &'a [u8], ts: Timestamp) -> Decoded<'a> {
         let Ok(packet) = LaxSlicedPacket::from_ip(data) else {
             return Decoded::Malformed;
         };
@@ -226,6 +239,26 @@ impl IpDecoder {
     }
 }
 
+/// Most packets of a capture: IPv4 without options, not a fragment, whole
+/// (not cut by the snap length), carrying TCP. They skip etherparse's
+/// general walk over the packet, which costs about 500 instructions each;
+/// anything else returns `None` and takes that walk.
+fn plain_ipv4_tcp(data: &[u8]) -> Option<Segment<'_>> {
+    let ip = Ipv4HeaderSlice::from_slice(data).ok()?;
+    if ip.ihl() != 5 || ip.is_fragmenting_payload() || ip.protocol() != IpNumber::TCP {
+        return None;
+    }
+    // A total length of 0 (segmentation offload) or past the captured
+    // bytes is left to the general walk.
+    let tcp = TcpSlice::from_slice(data.get(20..usize::from(ip.total_len()))?).ok()?;
+    Some(segment(
+        &tcp,
+        IpAddr::V4(ip.source_addr()),
+        IpAddr::V4(ip.destination_addr()),
+        false,
+    ))
+}
+
 fn segment<'a>(tcp: &TcpSlice<'a>, src: IpAddr, dst: IpAddr, truncated: bool) -> Segment<'a> {
     Segment {
         src: SocketAddr::new(src, tcp.source_port()),
@@ -240,5 +273,86 @@ fn segment<'a>(tcp: &TcpSlice<'a>, src: IpAddr, dst: IpAddr, truncated: bool) ->
         },
         payload: tcp.payload(),
         payload_truncated: truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An IPv4 packet carrying TCP, mostly plain, with every field the fast
+    /// path looks at sometimes off: options, fragment flags and offset,
+    /// protocol, total length (0, short, long), TCP data offset, and the
+    /// capture cutting or padding it.
+    fn packet() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop_oneof![4 => Just(5u8), 1 => 0u8..16],
+            prop_oneof![4 => Just(0u16), 1 => any::<u16>()],
+            prop_oneof![4 => Just(6u8), 1 => any::<u8>()],
+            prop_oneof![4 => Just(5u8), 1 => 0u8..16],
+            proptest::collection::vec(any::<u8>(), 0..64),
+            prop_oneof![4 => Just(None), 1 => Just(Some(0u16)), 1 => any::<u16>().prop_map(Some)],
+            prop_oneof![4 => Just(0i32), 1 => -80i32..40],
+            prop_oneof![3 => Just(0x45u8 & 0xf0), 1 => any::<u8>().prop_map(|b| b & 0xf0)],
+        )
+            .prop_map(
+                |(ihl, frag, proto, tcp_off, payload, total, cut, version)| {
+                    let opts = usize::from(ihl.saturating_sub(5)) * 4;
+                    let tcp_len = 20 + payload.len();
+                    let mut p = vec![version | ihl, 0];
+                    let real_total = (20 + opts + tcp_len) as u16;
+                    p.extend_from_slice(&total.unwrap_or(real_total).to_be_bytes());
+                    p.extend_from_slice(&[0x12, 0x34]);
+                    p.extend_from_slice(&frag.to_be_bytes());
+                    p.extend_from_slice(&[64, proto, 0, 0, 192, 0, 2, 1, 198, 51, 100, 25]);
+                    p.extend(std::iter::repeat_n(1u8, opts));
+                    p.extend_from_slice(&[0x9c, 0x40, 0, 25, 0, 0, 0, 1, 0, 0, 0, 2]);
+                    p.extend_from_slice(&[tcp_off << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+                    p.extend_from_slice(&payload);
+                    let len = (p.len() as i32 + cut).max(0) as usize;
+                    p.resize(len, 0);
+                    p
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn test_plain_ipv4_fast_path_agrees_with_the_general_walk(data in packet()) {
+            if let Some(fast) = plain_ipv4_tcp(&data) {
+                let mut dec = IpDecoder::new(IpConfig::default());
+                match dec.walk(&data, Timestamp::ZERO) {
+                    Decoded::Tcp(general) => prop_assert_eq!(fast, general),
+                    other => prop_assert!(false, "fast path took a packet the walk calls {:?}", other),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn test_plain_ipv4_fast_path_takes_the_common_packet_and_leaves_the_rest() {
+        let mut p = vec![
+            0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 25,
+        ];
+        p.extend_from_slice(&[
+            0x9c, 0x40, 0, 25, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0xff, 0xff,
+        ]);
+        p.extend_from_slice(&[0, 0, 0, 0, b'E', b'H', b'L', b'O']);
+        let seg = plain_ipv4_tcp(&p).expect("a plain packet");
+        assert_eq!(seg.payload, b"EHLO");
+        assert_eq!(seg.dst.port(), 25);
+        // Ethernet padding after the IP packet is not payload.
+        let mut padded = p.clone();
+        padded.extend_from_slice(&[0; 6]);
+        assert_eq!(plain_ipv4_tcp(&padded).unwrap().payload, b"EHLO");
+        // Cut by the snap length, a fragment, options: the general walk.
+        assert!(plain_ipv4_tcp(&p[..40]).is_none());
+        let mut fragment = p.clone();
+        fragment[6] = 0x20;
+        assert!(plain_ipv4_tcp(&fragment).is_none());
+        let mut options = p.clone();
+        options[0] = 0x46;
+        assert!(plain_ipv4_tcp(&options).is_none());
     }
 }
