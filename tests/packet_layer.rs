@@ -1078,3 +1078,31 @@ fn test_gzip_stream_without_its_trailer_gives_every_record_then_says_where_it_st
         "{err}"
     );
 }
+
+#[test]
+fn test_packets_are_counted_per_link_type_however_many_types_there_are() {
+    // The first few link types are counted in a short list, the rest in
+    // the map: the totals must not depend on which.
+    let mut table = FlowTable::new(FlowConfig::default());
+    let mut rec = Recorder::default();
+    let links: Vec<LinkType> = (0..10).map(|k| LinkType(1000 + k)).collect();
+    for i in 0..100u64 {
+        let link = links[(i % 10) as usize % (1 + (i / 10) as usize)];
+        let pkt = smtpscope::capture::Packet {
+            frame: i + 1,
+            ts: ts(i as usize),
+            link,
+            data: &[0; 4],
+            orig_len: 4,
+        };
+        table.process(&pkt, &mut rec);
+    }
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..100u64 {
+        *expected
+            .entry(links[(i % 10) as usize % (1 + (i / 10) as usize)])
+            .or_insert(0u64) += 1;
+    }
+    assert_eq!(table.stats().link_types, expected);
+    assert_eq!(expected.len(), 10);
+}

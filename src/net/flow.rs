@@ -19,7 +19,7 @@ use super::link::{self, Network};
 use super::reassembly::{Delivery, HalfStream, ReassemblyConfig};
 use super::stats::NetStats;
 use super::{Chunk, CloseReason, ConnId, ConnMeta, Dir, Interest, RoleSource, StreamSink};
-use crate::capture::{Packet, Timestamp};
+use crate::capture::{LinkType, Packet, Timestamp};
 
 pub const DEFAULT_MAX_FLOWS: usize = 65_536;
 /// Ten minutes: RFC 5321 §4.5.3.2.7 lets an SMTP server wait five minutes
@@ -76,6 +76,9 @@ struct Flow {
     rst: bool,
 }
 
+/// Link types counted by a scan rather than a map lookup.
+const LINK_SCAN: usize = 4;
+
 pub struct FlowTable {
     cfg: FlowConfig,
     ip: IpDecoder,
@@ -86,6 +89,11 @@ pub struct FlowTable {
     now: Timestamp,
     last_sweep: Timestamp,
     stats: NetStats,
+    /// Packets per link type for the first [`LINK_SCAN`] types seen, folded
+    /// into `stats.link_types` by `stats()`: a capture has one or two, so a
+    /// scan beats a map lookup per packet. Further types (a hostile pcapng
+    /// can name thousands) are counted in the map directly.
+    link_packets: Vec<(LinkType, u64)>,
 }
 
 impl FlowTable {
@@ -98,6 +106,7 @@ impl FlowTable {
             now: Timestamp::ZERO,
             last_sweep: Timestamp::ZERO,
             stats: NetStats::default(),
+            link_packets: Vec::new(),
         }
     }
 
@@ -105,6 +114,9 @@ impl FlowTable {
     pub fn stats(&self) -> NetStats {
         let mut s = self.stats.clone();
         s.ip = self.ip.stats.clone();
+        for &(link, n) in &self.link_packets {
+            *s.link_types.entry(link).or_insert(0) += n;
+        }
         for flow in self.flows.values() {
             for d in 0..2 {
                 add_counters(&mut s.streams[d], &flow.halves[d].counters);
@@ -122,7 +134,12 @@ impl FlowTable {
     pub fn process(&mut self, pkt: &Packet<'_>, sink: &mut dyn StreamSink) {
         self.stats.packets += 1;
         self.stats.bytes += pkt.data.len() as u64;
-        *self.stats.link_types.entry(pkt.link).or_insert(0) += 1;
+        let scanned = self.link_packets.len();
+        match self.link_packets.iter_mut().find(|(l, _)| *l == pkt.link) {
+            Some((_, n)) => *n += 1,
+            None if scanned < LINK_SCAN => self.link_packets.push((pkt.link, 1)),
+            None => *self.stats.link_types.entry(pkt.link).or_insert(0) += 1,
+        }
         if pkt.is_truncated() {
             self.stats.truncated_packets += 1;
         }
