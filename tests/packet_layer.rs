@@ -1106,3 +1106,71 @@ fn test_packets_are_counted_per_link_type_however_many_types_there_are() {
     assert_eq!(table.stats().link_types, expected);
     assert_eq!(expected.len(), 10);
 }
+
+/// A one-record classic pcap of this link type and byte order.
+fn tiny_pcap(link: LinkType, big_endian: bool, nanos: bool, data: &[u8]) -> Vec<u8> {
+    use smtpscope::capture::writer::{PcapWriter, Resolution};
+    let res = if nanos {
+        Resolution::Nano
+    } else {
+        Resolution::Micro
+    };
+    let mut w = PcapWriter::with_options(Vec::new(), link, res, big_endian, 65535).unwrap();
+    let ts = smtpscope::capture::Timestamp::from_parts(1_700_000_000, 123_456_789, 1_000_000_000);
+    w.write_packet(ts, data, data.len() as u32).unwrap();
+    w.into_inner()
+}
+
+#[test]
+fn test_captures_one_after_another_in_one_stream_read_as_one() {
+    // `cat a.pcap b.pcap | smtpscope -`: the second file header used to be
+    // read as a record (a made-up packet in 2055, then "damaged").
+    let mut bytes = tiny_pcap(LinkType::RAW, false, false, b"first");
+    bytes.extend(tiny_pcap(LinkType::ETHERNET, false, true, b"second"));
+    bytes.extend(tiny_pcap(LinkType::RAW, false, false, b"third"));
+    for chunk in [1, 7, usize::MAX] {
+        let len = bytes.len() as u64;
+        let mut src = FileSource::from_reader(
+            "cat",
+            Box::new(Trickle {
+                bytes: bytes.clone(),
+                at: 0,
+                chunk,
+            }),
+            Some(len),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        while let Some(p) = src.next_packet().unwrap() {
+            seen.push((p.frame, p.link, p.ts.as_nanos(), p.data.to_vec()));
+        }
+        let ns = 1_700_000_000_123_456_789i64;
+        assert_eq!(
+            seen,
+            vec![
+                (1, LinkType::RAW, ns / 1000 * 1000, b"first".to_vec()),
+                (2, LinkType::ETHERNET, ns, b"second".to_vec()),
+                (3, LinkType::RAW, ns / 1000 * 1000, b"third".to_vec()),
+            ],
+            "reads of {chunk}"
+        );
+    }
+}
+
+#[test]
+fn test_a_following_capture_in_the_other_byte_order_is_named_not_misread() {
+    let mut bytes = tiny_pcap(LinkType::RAW, false, false, b"first");
+    bytes.extend(tiny_pcap(LinkType::RAW, true, false, b"second"));
+    let (back, err) = read_all(bytes, usize::MAX);
+    assert_eq!(back.len(), 1);
+    assert!(
+        matches!(&err, Some(CaptureError::Corrupt { what, .. }) if what.contains("other byte order")),
+        "{err:?}"
+    );
+    // A second header cut short is a cut, not a record.
+    let mut cut = tiny_pcap(LinkType::RAW, false, false, b"first");
+    cut.extend(&tiny_pcap(LinkType::RAW, false, false, b"second")[..10]);
+    let (back, err) = read_all(cut, 3);
+    assert_eq!(back.len(), 1);
+    assert!(matches!(err, Some(CaptureError::Truncated { .. })), "{err:?}");
+}

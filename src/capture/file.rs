@@ -475,7 +475,24 @@ impl FileSource {
                     // `refill` shifts only the cut record at the end.
                     reader.consume_noshift(consume);
                     let base = reader.data().as_ptr() as usize;
-                    match reader.next() {
+                    let big_endian = matches!(
+                        self.format,
+                        Format::Pcap {
+                            big_endian: true,
+                            ..
+                        }
+                    );
+                    match next_pcap_header(reader.data(), big_endian, reader.reader_exhausted()) {
+                        Some(Header::Partial) => Err(Failure::Incomplete),
+                        Some(Header::Same { nanos: n, link: l }) => {
+                            *nanos = n;
+                            *link = l;
+                            Ok((24, Step::Section))
+                        }
+                        Some(Header::OtherOrder) => Err(Failure::Malformed(
+                            "another capture's file header, in the other byte order: this input is several captures one after another; give them as separate files".to_string(),
+                        )),
+                        None => match reader.next() {
                         Ok((n, PcapBlockOwned::Legacy(b))) => Ok((
                             n,
                             Step::Packet(Meta {
@@ -492,6 +509,7 @@ impl FileSource {
                         )),
                         Ok((n, _)) => Ok((n, Step::Skip)),
                         Err(e) => Err(Failure::from(e)),
+                        },
                     }
                 }
                 Reader::Ng {
@@ -772,6 +790,59 @@ impl From<PcapError<&[u8]>> for Failure {
             other => Failure::Malformed(describe(&other)),
         }
     }
+}
+
+/// A classic pcap file header where a record should start.
+enum Header {
+    /// Not all of it is buffered yet.
+    Partial,
+    /// In the file's byte order: the next capture of several one after
+    /// another (`cat a.pcap b.pcap | smtpscope -`), read on as one.
+    Same { nanos: bool, link: LinkType },
+    /// In the other byte order, which the record parser cannot switch to.
+    OtherOrder,
+}
+
+/// A pcap file header at the start of `data`: its magic number and
+/// version 2.4. A record header that looks like one would carry a time in
+/// 2055 or later.
+fn next_pcap_header(data: &[u8], big_endian: bool, exhausted: bool) -> Option<Header> {
+    let magic = data.first_chunk::<4>()?;
+    let (order_be, nanos) = match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
+        [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
+        [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
+        [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
+        _ => return None,
+    };
+    let Some(h) = data.first_chunk::<24>() else {
+        // At the end of the input the record parser reports the cut.
+        return (!exhausted).then_some(Header::Partial);
+    };
+    let u16_at = |i: usize| {
+        let b = [h[i], h[i + 1]];
+        if order_be {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    if (u16_at(4), u16_at(6)) != (2, 4) {
+        return None;
+    }
+    if order_be != big_endian {
+        return Some(Header::OtherOrder);
+    }
+    let l = [h[20], h[21], h[22], h[23]];
+    let link = if order_be {
+        u32::from_be_bytes(l)
+    } else {
+        u32::from_le_bytes(l)
+    };
+    Some(Header::Same {
+        nanos,
+        link: LinkType(link),
+    })
 }
 
 /// What a read error means for the user: the input ended early (`cut`),
