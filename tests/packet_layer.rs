@@ -1172,5 +1172,8 @@ fn test_a_following_capture_in_the_other_byte_order_is_named_not_misread() {
     cut.extend(&tiny_pcap(LinkType::RAW, false, false, b"second")[..10]);
     let (back, err) = read_all(cut, 3);
     assert_eq!(back.len(), 1);
-    assert!(matches!(err, Some(CaptureError::Truncated { .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(CaptureError::Truncated { .. })),
+        "{err:?}"
+    );
 }
