@@ -301,6 +301,31 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// What both IP versions carry: a TCP data offset (mostly 5), a
+    /// payload, and how much the capture cuts (negative) or pads.
+    fn tcp_part() -> impl Strategy<Value = (u8, Vec<u8>, i32)> {
+        (
+            prop_oneof![4 => Just(5u8), 1 => 0u8..16],
+            proptest::collection::vec(any::<u8>(), 0..64),
+            prop_oneof![4 => Just(0i32), 1 => -80i32..40],
+        )
+    }
+
+    /// A length field: mostly the real one, sometimes 0 or anything.
+    fn length_field() -> impl Strategy<Value = Option<u16>> {
+        prop_oneof![4 => Just(None), 1 => Just(Some(0u16)), 1 => any::<u16>().prop_map(Some)]
+    }
+
+    /// Append the TCP header and payload, then cut or pad the packet.
+    fn finish_packet(mut p: Vec<u8>, (tcp_off, payload, cut): (u8, Vec<u8>, i32)) -> Vec<u8> {
+        p.extend_from_slice(&[0x9c, 0x40, 0, 25, 0, 0, 0, 1, 0, 0, 0, 2]);
+        p.extend_from_slice(&[tcp_off << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(&payload);
+        let len = (p.len() as i32 + cut).max(0) as usize;
+        p.resize(len, 0);
+        p
+    }
+
     /// An IPv4 packet carrying TCP, mostly plain, with every field the fast
     /// path looks at sometimes off: options, fragment flags and offset,
     /// protocol, total length (0, short, long), TCP data offset, and the
@@ -310,31 +335,21 @@ mod tests {
             prop_oneof![4 => Just(5u8), 1 => 0u8..16],
             prop_oneof![4 => Just(0u16), 1 => any::<u16>()],
             prop_oneof![4 => Just(6u8), 1 => any::<u8>()],
-            prop_oneof![4 => Just(5u8), 1 => 0u8..16],
-            proptest::collection::vec(any::<u8>(), 0..64),
-            prop_oneof![4 => Just(None), 1 => Just(Some(0u16)), 1 => any::<u16>().prop_map(Some)],
-            prop_oneof![4 => Just(0i32), 1 => -80i32..40],
-            prop_oneof![3 => Just(0x45u8 & 0xf0), 1 => any::<u8>().prop_map(|b| b & 0xf0)],
+            length_field(),
+            prop_oneof![3 => Just(0x40u8), 1 => any::<u8>().prop_map(|b| b & 0xf0)],
+            tcp_part(),
         )
-            .prop_map(
-                |(ihl, frag, proto, tcp_off, payload, total, cut, version)| {
-                    let opts = usize::from(ihl.saturating_sub(5)) * 4;
-                    let tcp_len = 20 + payload.len();
-                    let mut p = vec![version | ihl, 0];
-                    let real_total = (20 + opts + tcp_len) as u16;
-                    p.extend_from_slice(&total.unwrap_or(real_total).to_be_bytes());
-                    p.extend_from_slice(&[0x12, 0x34]);
-                    p.extend_from_slice(&frag.to_be_bytes());
-                    p.extend_from_slice(&[64, proto, 0, 0, 192, 0, 2, 1, 198, 51, 100, 25]);
-                    p.extend(std::iter::repeat_n(1u8, opts));
-                    p.extend_from_slice(&[0x9c, 0x40, 0, 25, 0, 0, 0, 1, 0, 0, 0, 2]);
-                    p.extend_from_slice(&[tcp_off << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
-                    p.extend_from_slice(&payload);
-                    let len = (p.len() as i32 + cut).max(0) as usize;
-                    p.resize(len, 0);
-                    p
-                },
-            )
+            .prop_map(|(ihl, frag, proto, total, version, tcp)| {
+                let opts = usize::from(ihl.saturating_sub(5)) * 4;
+                let real_total = (20 + opts + 20 + tcp.1.len()) as u16;
+                let mut p = vec![version | ihl, 0];
+                p.extend_from_slice(&total.unwrap_or(real_total).to_be_bytes());
+                p.extend_from_slice(&[0x12, 0x34]);
+                p.extend_from_slice(&frag.to_be_bytes());
+                p.extend_from_slice(&[64, proto, 0, 0, 192, 0, 2, 1, 198, 51, 100, 25]);
+                p.extend(std::iter::repeat_n(1u8, opts));
+                finish_packet(p, tcp)
+            })
     }
 
     /// An IPv6 packet carrying TCP, mostly plain, sometimes with another
@@ -344,13 +359,11 @@ mod tests {
         (
             prop_oneof![4 => Just(6u8), 1 => any::<u8>()],
             prop_oneof![4 => Just(0x60u8), 1 => any::<u8>()],
-            prop_oneof![4 => Just(5u8), 1 => 0u8..16],
-            proptest::collection::vec(any::<u8>(), 0..64),
-            prop_oneof![4 => Just(None), 1 => Just(Some(0u16)), 1 => any::<u16>().prop_map(Some)],
-            prop_oneof![4 => Just(0i32), 1 => -80i32..40],
+            length_field(),
+            tcp_part(),
         )
-            .prop_map(|(next, first, tcp_off, payload, len, cut)| {
-                let real_len = (20 + payload.len()) as u16;
+            .prop_map(|(next, first, len, tcp)| {
+                let real_len = (20 + tcp.1.len()) as u16;
                 let mut p = vec![first, 0, 0, 0];
                 p.extend_from_slice(&len.unwrap_or(real_len).to_be_bytes());
                 p.extend_from_slice(&[next, 64]);
@@ -358,12 +371,7 @@ mod tests {
                 p.extend_from_slice(&[
                     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25,
                 ]);
-                p.extend_from_slice(&[0x9c, 0x40, 0, 25, 0, 0, 0, 1, 0, 0, 0, 2]);
-                p.extend_from_slice(&[tcp_off << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
-                p.extend_from_slice(&payload);
-                let len = (p.len() as i32 + cut).max(0) as usize;
-                p.resize(len, 0);
-                p
+                finish_packet(p, tcp)
             })
     }
 
