@@ -313,34 +313,15 @@ impl FileSource {
                 path: path.to_string(),
             });
         }
-        let format = match (got, magic) {
-            (4, [0xd4, 0xc3, 0xb2, 0xa1]) => Format::Pcap {
-                nanos: false,
-                big_endian: false,
-            },
-            (4, [0xa1, 0xb2, 0xc3, 0xd4]) => Format::Pcap {
-                nanos: false,
-                big_endian: true,
-            },
-            (4, [0x4d, 0x3c, 0xb2, 0xa1]) => Format::Pcap {
-                nanos: true,
-                big_endian: false,
-            },
-            (4, [0xa1, 0xb2, 0x3c, 0x4d]) => Format::Pcap {
-                nanos: true,
-                big_endian: true,
-            },
-            (4, [0x0a, 0x0d, 0x0d, 0x0a]) => Format::PcapNg,
-            _ => {
-                return Err(CaptureError::NotACapture {
-                    path: path.to_string(),
-                    magic: magic[..got]
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                })
-            }
+        let Some(format) = format_of_magic(magic).filter(|_| got == 4) else {
+            return Err(CaptureError::NotACapture {
+                path: path.to_string(),
+                magic: magic[..got]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            });
         };
         let prefix = io::Cursor::new(magic[..got].to_vec());
         let read_error = std::rc::Rc::new(std::cell::RefCell::new(None));
@@ -489,26 +470,26 @@ impl FileSource {
                             *link = l;
                             Ok((24, Step::Section))
                         }
-                        Some(Header::OtherOrder) => Err(Failure::Malformed(
-                            "another capture's file header, in the other byte order: this input is several captures one after another; give them as separate files".to_string(),
-                        )),
+                        Some(Header::OtherOrder) => {
+                            Err(Failure::Malformed(OTHER_ORDER.to_string()))
+                        }
                         None => match reader.next() {
-                        Ok((n, PcapBlockOwned::Legacy(b))) => Ok((
-                            n,
-                            Step::Packet(Meta {
-                                ts: Timestamp::from_parts(
-                                    i64::from(b.ts_sec),
-                                    u64::from(b.ts_usec),
-                                    if *nanos { 1_000_000_000 } else { 1_000_000 },
-                                ),
-                                link: *link,
-                                data_off: b.data.as_ptr() as usize - base,
-                                data_len: b.data.len(),
-                                orig_len: b.origlen,
-                            }),
-                        )),
-                        Ok((n, _)) => Ok((n, Step::Skip)),
-                        Err(e) => Err(Failure::from(e)),
+                            Ok((n, PcapBlockOwned::Legacy(b))) => Ok((
+                                n,
+                                Step::Packet(Meta {
+                                    ts: Timestamp::from_parts(
+                                        i64::from(b.ts_sec),
+                                        u64::from(b.ts_usec),
+                                        if *nanos { 1_000_000_000 } else { 1_000_000 },
+                                    ),
+                                    link: *link,
+                                    data_off: b.data.as_ptr() as usize - base,
+                                    data_len: b.data.len(),
+                                    orig_len: b.origlen,
+                                }),
+                            )),
+                            Ok((n, _)) => Ok((n, Step::Skip)),
+                            Err(e) => Err(Failure::from(e)),
                         },
                     }
                 }
@@ -792,6 +773,24 @@ impl From<PcapError<&[u8]>> for Failure {
     }
 }
 
+/// The container a file's first four bytes announce: classic pcap in
+/// either byte order and resolution, or pcapng.
+fn format_of_magic(magic: [u8; 4]) -> Option<Format> {
+    let pcap = |nanos, big_endian| Some(Format::Pcap { nanos, big_endian });
+    match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] => pcap(false, false),
+        [0xa1, 0xb2, 0xc3, 0xd4] => pcap(false, true),
+        [0x4d, 0x3c, 0xb2, 0xa1] => pcap(true, false),
+        [0xa1, 0xb2, 0x3c, 0x4d] => pcap(true, true),
+        [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::PcapNg),
+        _ => None,
+    }
+}
+
+/// A classic pcap file header in the other byte order where a record should
+/// start.
+const OTHER_ORDER: &str = "another capture's file header, in the other byte order: this input is several captures one after another; give them as separate files";
+
 /// A classic pcap file header where a record should start.
 enum Header {
     /// Not all of it is buffered yet.
@@ -807,13 +806,12 @@ enum Header {
 /// version 2.4. A record header that looks like one would carry a time in
 /// 2055 or later.
 fn next_pcap_header(data: &[u8], big_endian: bool, exhausted: bool) -> Option<Header> {
-    let magic = data.first_chunk::<4>()?;
-    let (order_be, nanos) = match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
-        [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
-        [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
-        [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
-        _ => return None,
+    let Format::Pcap {
+        nanos,
+        big_endian: order_be,
+    } = format_of_magic(*data.first_chunk::<4>()?)?
+    else {
+        return None;
     };
     let Some(h) = data.first_chunk::<24>() else {
         // At the end of the input the record parser reports the cut.

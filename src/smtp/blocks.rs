@@ -121,15 +121,11 @@ impl Iterator for Below<'_> {
     }
 }
 
-/// Append `input` to `out` without its CR and LF bytes: one copy per line.
-pub fn strip_line_breaks(input: &[u8], out: &mut Vec<u8>) {
-    strip_line_breaks_until(input, None, out);
-}
-
-/// As [`strip_line_breaks`], stopping at the first LF followed by `next`
-/// (when given): returns that LF's position, having appended what came
-/// before it. A MIME body scan finds its delimiter candidates (`\n-`) in
-/// the same pass that strips a base64 body's line breaks.
+/// Append `input` to `out` without its CR and LF bytes, one copy per line,
+/// stopping at the first LF followed by `next` (when given): returns that
+/// LF's position, having appended what came before it. A MIME body scan
+/// finds its delimiter candidates (`\n-`) in the same pass that strips a
+/// base64 body's line breaks.
 pub fn strip_line_breaks_until(input: &[u8], next: Option<u8>, out: &mut Vec<u8>) -> Option<usize> {
     let mut from = 0;
     for at in Below::new(input, b'\r') {
@@ -192,7 +188,7 @@ mod tests {
             input in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'\t'), Just(b'A'), any::<u8>()], 0..400),
         ) {
             let mut out = b"kept".to_vec();
-            strip_line_breaks(&input, &mut out);
+            strip_line_breaks_until(&input, None, &mut out);
             let mut expected = b"kept".to_vec();
             expected.extend(input.iter().filter(|&&b| b != b'\n' && b != b'\r'));
             prop_assert_eq!(out, expected);
