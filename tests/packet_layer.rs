@@ -1177,3 +1177,25 @@ fn test_a_following_capture_in_the_other_byte_order_is_named_not_misread() {
         "{err:?}"
     );
 }
+
+#[test]
+fn test_regression_following_header_cut_short_is_a_cut_not_a_record() {
+    // 16 to 23 bytes of a following file header were parsed as a record
+    // header (its time zone field as a length of 0): a made-up empty
+    // packet, then "cut off" at the wrong place.
+    let first = tiny_pcap(LinkType::RAW, false, false, b"first");
+    let second = tiny_pcap(LinkType::RAW, false, false, b"second");
+    for cut in [4, 10, 16, 20, 23] {
+        let mut bytes = first.clone();
+        bytes.extend_from_slice(&second[..cut]);
+        let (back, err) = read_all(bytes, usize::MAX);
+        assert_eq!(back.len(), 1, "{cut} bytes of the header");
+        match err {
+            Some(CaptureError::Truncated { offset, want, .. }) => {
+                assert_eq!(offset, first.len() as u64, "{cut}");
+                assert_eq!(want, Some(24), "{cut}");
+            }
+            other => panic!("{cut} bytes of the header: {other:?}"),
+        }
+    }
+}

@@ -463,7 +463,12 @@ impl FileSource {
                             ..
                         }
                     );
-                    match next_pcap_header(reader.data(), big_endian, reader.reader_exhausted()) {
+                    match next_pcap_header(reader.data(), big_endian) {
+                        // Cut inside the header: reported as a cut, not
+                        // parsed as a record.
+                        Some(Header::Partial) if reader.reader_exhausted() => {
+                            Err(Failure::UnexpectedEof)
+                        }
                         Some(Header::Partial) => Err(Failure::Incomplete),
                         Some(Header::Same { nanos: n, link: l }) => {
                             *nanos = n;
@@ -698,15 +703,20 @@ impl FileSource {
         let (have, want) = match (&self.reader, self.format) {
             (Reader::Legacy { reader, .. }, Format::Pcap { big_endian, .. }) => {
                 let data = reader.data();
-                let want = data.get(8..12).map(|f| {
-                    let b = [f[0], f[1], f[2], f[3]];
-                    let caplen = if big_endian {
-                        u32::from_be_bytes(b)
-                    } else {
-                        u32::from_le_bytes(b)
-                    };
-                    16 + u64::from(caplen)
-                });
+                let want = if next_pcap_header(data, big_endian).is_some() {
+                    // A following capture's file header.
+                    Some(24)
+                } else {
+                    data.get(8..12).map(|f| {
+                        let b = [f[0], f[1], f[2], f[3]];
+                        let caplen = if big_endian {
+                            u32::from_be_bytes(b)
+                        } else {
+                            u32::from_le_bytes(b)
+                        };
+                        16 + u64::from(caplen)
+                    })
+                };
                 (data.len() as u64, want)
             }
             (Reader::Ng { reader, .. }, _) => (reader.data().len() as u64, None),
@@ -805,7 +815,7 @@ enum Header {
 /// A pcap file header at the start of `data`: its magic number and
 /// version 2.4. A record header that looks like one would carry a time in
 /// 2055 or later.
-fn next_pcap_header(data: &[u8], big_endian: bool, exhausted: bool) -> Option<Header> {
+fn next_pcap_header(data: &[u8], big_endian: bool) -> Option<Header> {
     let Format::Pcap {
         nanos,
         big_endian: order_be,
@@ -814,8 +824,7 @@ fn next_pcap_header(data: &[u8], big_endian: bool, exhausted: bool) -> Option<He
         return None;
     };
     let Some(h) = data.first_chunk::<24>() else {
-        // At the end of the input the record parser reports the cut.
-        return (!exhausted).then_some(Header::Partial);
+        return Some(Header::Partial);
     };
     let u16_at = |i: usize| {
         let b = [h[i], h[i + 1]];
