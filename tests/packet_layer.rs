@@ -1199,3 +1199,44 @@ fn test_regression_following_header_cut_short_is_a_cut_not_a_record() {
         }
     }
 }
+
+#[test]
+fn test_gzip_zero_padding_after_the_last_member_ends_the_stream_cleanly() {
+    // Tape and block devices pad a file with zero bytes; `gzip -d` reads
+    // such a file without complaint, and so must we. Padding from one byte
+    // to past the 1 KiB the decoder is shown at once, after one member and
+    // after two.
+    let pcap = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let (plain, _) = read_all(pcap.clone(), usize::MAX);
+    let half = pcap.len() / 2;
+    let two_members = [gzipped(&pcap[..half]), gzipped(&pcap[half..])].concat();
+    for gz in [gzipped(&pcap), two_members] {
+        for zeros in [1, 7, 1023, 1024, 1025, 5000] {
+            for read_size in [3, usize::MAX] {
+                let mut padded = gz.clone();
+                padded.resize(gz.len() + zeros, 0);
+                let (back, err) = read_all(padded, read_size);
+                assert!(err.is_none(), "{zeros} zeros: {err:?}");
+                assert_eq!(back, plain, "{zeros} zeros, reads of {read_size}");
+            }
+        }
+    }
+}
+
+#[test]
+fn test_gzip_bytes_after_the_last_member_are_damage_reported_after_every_record() {
+    // Not a member and not zero padding: every record is kept, then the
+    // read says the stream is damaged (gzip -d warns of "trailing garbage").
+    let pcap = std::fs::read(capture("postfix-plain-delivery.pcap")).unwrap();
+    let (plain, _) = read_all(pcap.clone(), usize::MAX);
+    for tail in [&b"junk"[..], b"\0\0\0junk", b"\0\0\0\x1f\x8b"] {
+        let mut gz = gzipped(&pcap);
+        gz.extend_from_slice(tail);
+        let (back, err) = read_all(gz, usize::MAX);
+        assert_eq!(back, plain, "{tail:?}");
+        assert!(
+            matches!(&err, Some(CaptureError::Corrupt { what, .. }) if what.contains("gzip stream is damaged")),
+            "{tail:?}: {err:?}"
+        );
+    }
+}

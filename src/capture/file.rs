@@ -295,7 +295,7 @@ impl FileSource {
             Box::new(BufReader::with_capacity(
                 64 * 1024,
                 ReadsOf {
-                    inner: flate2::bufread::MultiGzDecoder::new(ReadsOf {
+                    inner: GzMembers::new(ReadsOf {
                         inner: replay,
                         max: GZIP_READ,
                     }),
@@ -881,6 +881,87 @@ fn read_failure(
 /// meet the damage further on in the input it is shown; so this bounds
 /// what a damaged stream loses before the damage.
 const GZIP_READ: usize = 1024;
+
+/// The members of a gzip stream one after another (RFC 1952 §2.2), read
+/// the way `gzip -d` reads them: zero bytes after the last member (padding
+/// written by tape and block devices) end the stream quietly; other bytes
+/// there, or a member after the padding, are damage.
+struct GzMembers<R: io::BufRead> {
+    state: Option<Member<R>>,
+}
+
+enum Member<R: io::BufRead> {
+    Inside(flate2::bufread::GzDecoder<R>),
+    /// Between members; `padded` once zero bytes were skipped.
+    Between {
+        input: R,
+        padded: bool,
+    },
+}
+
+impl<R: io::BufRead> GzMembers<R> {
+    fn new(input: R) -> Self {
+        GzMembers {
+            state: Some(Member::Inside(flate2::bufread::GzDecoder::new(input))),
+        }
+    }
+}
+
+impl<R: io::BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let state = match self.state.take() {
+                None => return Ok(0),
+                Some(Member::Inside(mut member)) => {
+                    let n = member.read(buf);
+                    if !matches!(n, Ok(0)) || buf.is_empty() {
+                        self.state = Some(Member::Inside(member));
+                        return n;
+                    }
+                    Member::Between {
+                        input: member.into_inner(),
+                        padded: false,
+                    }
+                }
+                Some(Member::Between { mut input, padded }) => {
+                    let ahead = match input.fill_buf() {
+                        Ok(ahead) => ahead,
+                        Err(e) => {
+                            self.state = Some(Member::Between { input, padded });
+                            return Err(e);
+                        }
+                    };
+                    let zeros = ahead.iter().take_while(|&&b| b == 0).count();
+                    if ahead.is_empty() {
+                        // The end, for good: `state` stays empty.
+                        return Ok(0);
+                    } else if zeros > 0 {
+                        input.consume(zeros);
+                        Member::Between {
+                            input,
+                            padded: true,
+                        }
+                    } else if padded {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "bytes after the zero padding that ends the stream",
+                        ));
+                    } else if ahead.first() != Some(&0x1f)
+                        || ahead.get(1).is_some_and(|&b| b != 0x8b)
+                    {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "bytes after the last member that do not start another",
+                        ));
+                    } else {
+                        Member::Inside(flate2::bufread::GzDecoder::new(input))
+                    }
+                }
+            };
+            self.state = Some(state);
+        }
+    }
+}
 
 /// Passes reads on, at most `max` bytes each; as a `BufRead`, shows at most
 /// `max` buffered bytes at a time.
