@@ -1240,3 +1240,49 @@ fn test_gzip_bytes_after_the_last_member_are_damage_reported_after_every_record(
         );
     }
 }
+
+#[test]
+fn test_damaged_pcapng_section_header_is_named_as_damage_not_as_a_cut() {
+    // A section header whose own fields are impossible was reported as a
+    // file cut short, or with the parser's dump of the whole buffer as the
+    // "one-line" error. Each damage now has its own sentence; a file that
+    // really stops inside the section header is still a cut.
+    let ng = std::fs::read(capture("postfix-plain-delivery.pcapng")).unwrap();
+    let with = |at: usize, bytes: &[u8]| {
+        let mut d = ng.clone();
+        d[at..at + bytes.len()].copy_from_slice(bytes);
+        d
+    };
+    let cases: [(Vec<u8>, &str); 4] = [
+        (
+            with(4, &0x7fff_ff00u32.to_le_bytes()),
+            "more than any block may be (16 MiB)",
+        ),
+        (with(8, &[0, 0, 0, 0]), "byte-order magic is 00000000"),
+        (
+            with(4, &8u32.to_le_bytes()),
+            "less than its 28 bytes of fixed fields",
+        ),
+        (
+            with(4, &20u32.to_le_bytes()),
+            "less than its 28 bytes of fixed fields",
+        ),
+    ];
+    for read_size in [1, usize::MAX] {
+        for (bytes, says) in &cases {
+            let (back, err) = read_all(bytes.clone(), read_size);
+            assert!(back.is_empty());
+            let err = err.expect("damage is an error");
+            let line = err.to_string();
+            assert!(matches!(err, CaptureError::Corrupt { .. }), "{line}");
+            assert!(line.contains(says), "{line}");
+            assert!(line.len() < 300 && !line.contains('\n'), "{line}");
+        }
+        let (back, err) = read_all(ng[..60].to_vec(), read_size);
+        assert!(back.is_empty());
+        assert!(
+            matches!(err, Some(CaptureError::Truncated { .. })),
+            "{err:?}"
+        );
+    }
+}

@@ -305,25 +305,61 @@ impl FileSource {
         } else {
             Box::new(replay)
         };
-        // The magic, read the same way and given back below.
-        let mut magic = [0u8; 4];
-        let got = read_up_to(&mut input, &mut magic).map_err(io_err)?;
+        // The magic, and for pcapng the section header's length and
+        // byte-order magic, read the same way and given back below.
+        let mut head = [0u8; 12];
+        let got = read_up_to(&mut input, &mut head).map_err(io_err)?;
         if got == 0 {
             return Err(CaptureError::Empty {
                 path: path.to_string(),
             });
         }
-        let Some(format) = format_of_magic(magic).filter(|_| got == 4) else {
+        let magic = [head[0], head[1], head[2], head[3]];
+        let Some(format) = format_of_magic(magic).filter(|_| got >= 4) else {
             return Err(CaptureError::NotACapture {
                 path: path.to_string(),
-                magic: magic[..got]
+                magic: magic[..got.min(4)]
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect::<Vec<_>>()
                     .join(" "),
             });
         };
-        let prefix = io::Cursor::new(magic[..got].to_vec());
+        let prefix = io::Cursor::new(head[..got].to_vec());
+        // The section header's own fields, when they are wrong, are damage,
+        // not a file cut short: a byte-order magic that is neither order,
+        // or a length beyond any block we read. (A length beyond the end
+        // of the file is what a cut looks like too, so it stays a cut.)
+        let shb_damage = match head.get(8..12) {
+            Some(bom) if format == Format::PcapNg && got == 12 => {
+                let len = [head[4], head[5], head[6], head[7]];
+                let len = match bom {
+                    [0x4d, 0x3c, 0x2b, 0x1a] => Some(u32::from_le_bytes(len)),
+                    [0x1a, 0x2b, 0x3c, 0x4d] => Some(u32::from_be_bytes(len)),
+                    _ => None,
+                };
+                match len {
+                    None => Some(format!(
+                        "the section header block's byte-order magic is {}, neither 1a2b3c4d nor 4d3c2b1a; the header is corrupt",
+                        bom.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                    )),
+                    Some(len) if len as usize > MAX_RECORD => Some(format!(
+                        "the section header block says it is {len} bytes long, more than any block may be ({} MiB); its length field is corrupt",
+                        MAX_RECORD >> 20
+                    )),
+                    Some(len) if len < 28 || len % 4 != 0 => Some(format!(
+                        "the section header block says it is {len} bytes long, {}; its length field is corrupt",
+                        if len < 28 {
+                            "less than its 28 bytes of fixed fields"
+                        } else {
+                            "not a multiple of 4"
+                        }
+                    )),
+                    Some(_) => None,
+                }
+            }
+            _ => None,
+        };
         let read_error = std::rc::Rc::new(std::cell::RefCell::new(None));
         let input: Input = FillFirst {
             inner: Box::new(prefix.chain(input)),
@@ -337,15 +373,23 @@ impl FileSource {
             if let Some(source) = read_error.borrow_mut().take() {
                 return read_failure(path, 0, source, header_cut);
             }
-            match e {
-                PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+            let corrupt = |what| CaptureError::Corrupt {
+                path: path.to_string(),
+                offset: 0,
+                what,
+            };
+            match (e, shb_damage.clone()) {
+                (_, Some(what)) => corrupt(what),
+                (PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof, None) => {
                     header_cut()
                 }
-                other => CaptureError::Corrupt {
-                    path: path.to_string(),
-                    offset: 0,
-                    what: format!("bad file header ({other})"),
-                },
+                (other, None) => corrupt(match format {
+                    Format::PcapNg => format!(
+                        "the section header block is malformed ({}); its length or byte-order field is corrupt",
+                        describe_kind(&other)
+                    ),
+                    Format::Pcap { .. } => format!("bad file header ({})", describe(&other)),
+                }),
             }
         };
         let reader = match format {
@@ -1103,6 +1147,16 @@ fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> St
             None => Step::BadInterface,
         },
         _ => Step::Skip,
+    }
+}
+
+/// The parser's complaint without the input it carries (which can be the
+/// whole buffer, and is untrusted).
+fn describe_kind(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => format!("{kind:?}"),
+        PcapError::HeaderNotRecognized => "unrecognized header".into(),
+        other => other.to_string(),
     }
 }
 
