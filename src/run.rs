@@ -45,13 +45,19 @@ pub fn pump(
 /// Read every file in order through one flow table into `sink`.
 ///
 /// Damage in one file stops that file (everything before it is kept) and
-/// the run goes on with the next; files that cannot be opened likewise.
+/// the run goes on with the next; files that cannot be opened likewise. A
+/// damaged pcapng block whose framing holds is skipped, reported, and
+/// reading goes on after it.
 pub fn read_files(files: &[String], cfg: FlowConfig, sink: &mut dyn StreamSink) -> ReadOutcome {
     let mut table = FlowTable::new(cfg);
     let mut errors = Vec::new();
     for path in files {
-        let result =
-            FileSource::open(path).and_then(|mut source| pump(&mut source, &mut table, sink));
+        let result = FileSource::open(path).and_then(|mut source| {
+            let result = pump(&mut source, &mut table, sink);
+            // Damaged blocks skipped on the way come before where it stopped.
+            errors.extend(source.take_skipped());
+            result
+        });
         if let Err(e) = result {
             errors.push(e);
         }

@@ -259,3 +259,78 @@ fn test_same_captures_twice_give_byte_identical_json_also_under_eviction() {
     );
     assert_ne!(first, evicting, "--max-flows 1 evicted nothing");
 }
+
+/// The offsets of a little-endian pcapng file's blocks.
+fn pcapng_blocks(ng: &[u8]) -> Vec<usize> {
+    let mut at = 0;
+    let mut starts = Vec::new();
+    while at + 8 <= ng.len() {
+        starts.push(at);
+        at += u32::from_le_bytes(ng[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    starts
+}
+
+#[test]
+fn test_damaged_pcapng_block_with_intact_framing_is_skipped_and_reading_goes_on() {
+    // A block whose contents do not parse but whose length, repeated at its
+    // end, holds: the next block is where the length says. It used to stop
+    // the read, losing every packet after it.
+    let dir = scratch("damaged-pcapng-block");
+    let ng = std::fs::read(common::capture("postfix-plain-delivery.pcapng")).unwrap();
+    let starts = pcapng_blocks(&ng);
+    let whole = smtpscope(
+        &[],
+        Path::new(&common::capture("postfix-plain-delivery.pcapng")),
+    );
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let expected = whole.sessions();
+    assert_eq!(expected.len(), 1);
+
+    // A 48-byte Enhanced Packet Block claiming 1,000,000 captured bytes,
+    // inserted between two packets: nothing is lost.
+    let mut epb = Vec::new();
+    for field in [6u32, 48, 0, 0, 0, 1_000_000, 1_000_000] {
+        epb.extend_from_slice(&field.to_le_bytes());
+    }
+    epb.extend_from_slice(&[0; 16]);
+    epb.extend_from_slice(&48u32.to_le_bytes());
+    let at = starts[10];
+    let inserted = [&ng[..at], &epb[..], &ng[at..]].concat();
+    let path = dir.join("inserted.pcapng");
+    std::fs::write(&path, &inserted).unwrap();
+    let r = smtpscope(&[], &path);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.sessions(), expected, "{}", r.stderr);
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("smtpscope:"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("damaged at byte {at}"))
+            && line
+                .contains("skipped, and reading went on after it (1 damaged block skipped in all)"),
+        "{line}"
+    );
+
+    // The same damage to a packet of the dialogue (the server's 250 to
+    // EHLO): that packet is a gap, every later one decodes.
+    let victim = starts[9];
+    let mut damaged = ng.clone();
+    damaged[victim + 20..victim + 24].copy_from_slice(&1_000_000u32.to_le_bytes());
+    let path = dir.join("damaged.pcapng");
+    std::fs::write(&path, &damaged).unwrap();
+    let r = smtpscope(&[], &path);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let sessions = r.sessions();
+    assert_eq!(sessions.len(), 1, "{}", r.stderr);
+    assert_eq!(sessions[0]["end_reason"], "quit", "{}", sessions[0]);
+    assert_eq!(sessions[0]["transactions"][0]["completed"], true);
+    assert!(sessions[0]["gaps"].as_u64().unwrap() > 0, "{}", sessions[0]);
+    assert!(
+        r.stderr.contains(&format!("damaged at byte {victim}")),
+        "{}",
+        r.stderr
+    );
+}

@@ -55,6 +55,16 @@ pub enum CaptureError {
         offset: u64,
         what: String,
     },
+    /// pcapng blocks whose contents were damaged but whose length fields,
+    /// at both ends, agree: each was skipped and reading went on.
+    #[error("{path}: damaged at byte {offset}: {what}; skipped, and reading went on after it ({} skipped in all)", plural(*.count, "damaged block"))]
+    Skipped {
+        path: String,
+        /// The first damaged block's offset and what was wrong with it.
+        offset: u64,
+        what: String,
+        count: u64,
+    },
     #[error("{path}: read error at byte {offset}: {source}")]
     Io {
         path: String,
@@ -71,10 +81,20 @@ impl CaptureError {
             CaptureError::Truncated { offset, .. }
             | CaptureError::Corrupt { offset, .. }
             | CaptureError::Io { offset, .. } => *offset > 0,
-            CaptureError::Open { .. }
+            // Reading went on after the damage: nothing before it only.
+            CaptureError::Skipped { .. }
+            | CaptureError::Open { .. }
             | CaptureError::Empty { .. }
             | CaptureError::NotACapture { .. } => false,
         }
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -113,6 +133,8 @@ pub struct ReadStats {
     pub skipped_blocks: u64,
     /// Packets that named an interface the section never described.
     pub bad_interface: u64,
+    /// pcapng blocks with damaged contents but intact framing: skipped.
+    pub damaged_blocks: u64,
 }
 
 /// A byte counter around the raw (possibly compressed) input, for progress.
@@ -236,6 +258,8 @@ pub struct FileSource {
     /// The reader's buffer size (the parser does not tell it): the
     /// [`INITIAL_BUFFER`] the readers are made with, doubled by `grow`.
     capacity: usize,
+    /// The first damaged block skipped (offset, what), for `take_skipped`.
+    first_damage: Option<(u64, String)>,
     done: bool,
 }
 
@@ -347,7 +371,7 @@ impl FileSource {
                         "the section header block says it is {len} bytes long, more than any block may be ({} MiB); its length field is corrupt",
                         MAX_RECORD >> 20
                     )),
-                    Some(len) if len < 28 || len % 4 != 0 => Some(format!(
+                    Some(len) if len < 28 || !len.is_multiple_of(4) => Some(format!(
                         "the section header block says it is {len} bytes long, {}; its length field is corrupt",
                         if len < 28 {
                             "less than its 28 bytes of fixed fields"
@@ -433,12 +457,27 @@ impl FileSource {
             compressed,
             read_error,
             capacity: INITIAL_BUFFER,
+            first_damage: None,
             done: false,
         })
     }
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The damaged pcapng blocks skipped so far, as one error naming the
+    /// first (`None` if there were none). Reading goes on past such a
+    /// block, so this is asked for once reading has stopped, whether at
+    /// the end or at an error.
+    pub fn take_skipped(&mut self) -> Option<CaptureError> {
+        let (offset, what) = self.first_damage.take()?;
+        Some(CaptureError::Skipped {
+            path: self.path.clone(),
+            offset,
+            what,
+            count: self.stats.damaged_blocks,
+        })
     }
 
     pub fn format(&self) -> Format {
@@ -563,7 +602,7 @@ impl FileSource {
                                 Ok((n, ng_step(block, interfaces, base)))
                             }
                             Ok((n, _)) => Ok((n, Step::Skip)),
-                            Err(e) => Err(match (e, whole) {
+                            Err(e) => match (e, whole) {
                                 // Whatever form the request for more bytes
                                 // takes (more than the buffer holds, more
                                 // than the file has), the whole block is
@@ -573,8 +612,20 @@ impl FileSource {
                                     | PcapError::BufferTooSmall
                                     | PcapError::UnexpectedEof,
                                     Some(head),
-                                ) => Failure::Malformed(ng_block_too_short(head)),
-                                (e, _) => Failure::from(e),
+                                ) => Err(Failure::Malformed(ng_block_too_short(head))),
+                                (e, _) => Err(Failure::from(e)),
+                            }
+                            .or_else(|failure| {
+                                match (failure, whole) {
+                                    // Its length, repeated at its end, says
+                                    // where the next block starts.
+                                    (Failure::Malformed(what), Some((_, len)))
+                                        if ng_framing_intact(reader.data(), len, *big_endian) =>
+                                    {
+                                        Ok((len as usize, Step::Damaged(what)))
+                                    }
+                                    (failure, _) => Err(failure),
+                                }
                             }),
                         }
                     }
@@ -628,6 +679,11 @@ impl FileSource {
                 }
                 Step::Skip => {
                     self.stats.skipped_blocks += 1;
+                    continue;
+                }
+                Step::Damaged(what) => {
+                    self.stats.damaged_blocks += 1;
+                    self.first_damage.get_or_insert((self.offset, what));
                     continue;
                 }
             };
@@ -803,6 +859,8 @@ enum Step {
     Interface,
     BadInterface,
     Skip,
+    /// A pcapng block whose contents are damaged inside intact framing.
+    Damaged(String),
 }
 
 enum Failure {
@@ -1088,6 +1146,27 @@ fn ng_length_below_header(data: &[u8], big_endian: bool) -> Option<String> {
 /// off.
 fn ng_block_too_short((kind, len): (u32, u32)) -> String {
     format!("a block of type {kind:#010x} is {len} bytes long, too short for what a block of its type holds; the block is corrupt")
+}
+
+/// Whether a buffered pcapng block's framing holds although its contents
+/// did not parse: a length of whole 32-bit words, at least the 12 bytes of
+/// the block's own header and trailer, repeated in the trailer
+/// (pcapng §3.1). Then the next block starts right after it.
+fn ng_framing_intact(data: &[u8], len: u32, big_endian: bool) -> bool {
+    let end = len as usize;
+    let Some(trailer) = end
+        .checked_sub(4)
+        .and_then(|at| data.get(at..end))
+        .and_then(|t| t.first_chunk::<4>())
+    else {
+        return false;
+    };
+    let trailer = if big_endian {
+        u32::from_be_bytes(*trailer)
+    } else {
+        u32::from_le_bytes(*trailer)
+    };
+    len >= 12 && len.is_multiple_of(4) && trailer == len
 }
 
 /// Interpret one pcapng block; interface and section blocks update the

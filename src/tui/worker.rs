@@ -496,6 +496,7 @@ impl Driver {
                     }
                     Ok(None) => break,
                     Err(e) => {
+                        errors.extend(src.take_skipped().map(|e| e.to_string()));
                         errors.push(e.to_string());
                         break;
                     }
@@ -503,6 +504,7 @@ impl Driver {
                 self.progress = (done_bytes + counter.load(Ordering::Relaxed), total);
                 self.after_packet(&p, &table);
             }
+            errors.extend(src.take_skipped().map(|e| e.to_string()));
             done_bytes += counter.load(Ordering::Relaxed);
             self.progress = (done_bytes, total);
         }
