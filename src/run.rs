@@ -51,11 +51,14 @@ pub fn pump(
 pub fn read_files(files: &[String], cfg: FlowConfig, sink: &mut dyn StreamSink) -> ReadOutcome {
     let mut table = FlowTable::new(cfg);
     let mut errors = Vec::new();
+    let (mut damaged_blocks, mut bad_interface) = (0, 0);
     for path in files {
         let result = FileSource::open(path).and_then(|mut source| {
             let result = pump(&mut source, &mut table, sink);
             // Damaged blocks skipped on the way come before where it stopped.
             errors.extend(source.take_skipped());
+            damaged_blocks += source.stats().damaged_blocks;
+            bad_interface += source.stats().bad_interface;
             result
         });
         if let Err(e) = result {
@@ -64,7 +67,11 @@ pub fn read_files(files: &[String], cfg: FlowConfig, sink: &mut dyn StreamSink) 
     }
     table.finish(sink);
     ReadOutcome {
-        stats: table.stats(),
+        stats: NetStats {
+            damaged_blocks,
+            bad_interface,
+            ..table.stats()
+        },
         errors,
     }
 }

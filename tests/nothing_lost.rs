@@ -313,6 +313,12 @@ fn test_damaged_pcapng_block_with_intact_framing_is_skipped_and_reading_goes_on(
                 .contains("skipped, and reading went on after it (1 damaged block skipped in all)"),
         "{line}"
     );
+    assert!(
+        r.stderr
+            .contains("pcapng blocks:      1 damaged (skipped), 0 packets naming"),
+        "{}",
+        r.stderr
+    );
 
     // The same damage to a packet of the dialogue (the server's 250 to
     // EHLO): that packet is a gap, every later one decodes.
@@ -333,4 +339,27 @@ fn test_damaged_pcapng_block_with_intact_framing_is_skipped_and_reading_goes_on(
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn test_packet_naming_an_undescribed_pcapng_interface_is_counted_in_the_summary() {
+    // It is dropped (no link type to decode it by), and that used to be
+    // counted where no summary showed it.
+    let dir = scratch("undescribed-interface");
+    let ng = std::fs::read(common::capture("postfix-plain-delivery.pcapng")).unwrap();
+    let starts = pcapng_blocks(&ng);
+    let mut named = ng.clone();
+    // The Enhanced Packet Block's interface id, after its type and length.
+    named[starts[9] + 8..starts[9] + 12].copy_from_slice(&3u32.to_le_bytes());
+    let path = dir.join("interface-3.pcapng");
+    std::fs::write(&path, &named).unwrap();
+    let r = smtpscope(&[], &path);
+    assert!(
+        r.stderr.contains(
+            "pcapng blocks:      0 damaged (skipped), 1 packets naming an undescribed interface (dropped)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.sessions().len(), 1);
 }

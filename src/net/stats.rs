@@ -39,6 +39,11 @@ pub struct NetStats {
     pub idle_timeouts: u64,
     /// Per direction: client->server [0], server->client [1].
     pub streams: [StreamCounters; 2],
+    /// pcapng blocks skipped for damage inside intact framing, and packets
+    /// naming an interface their section never described (dropped): the
+    /// file reader counts them, the run adds them here.
+    pub damaged_blocks: u64,
+    pub bad_interface: u64,
     /// Kernel/interface drop counters (live capture only).
     pub kernel_dropped: Option<u64>,
     pub interface_dropped: Option<u64>,
@@ -140,6 +145,13 @@ impl fmt::Display for NetStats {
             "flows evicted:      {} (flow cap)   idle timeouts: {}   stray segments: {}",
             self.evicted, self.idle_timeouts, self.stray_segments
         )?;
+        if self.damaged_blocks > 0 || self.bad_interface > 0 {
+            writeln!(
+                f,
+                "pcapng blocks:      {} damaged (skipped), {} packets naming an undescribed interface (dropped)",
+                self.damaged_blocks, self.bad_interface
+            )?;
+        }
         if self.kernel_dropped.is_some() || self.interface_dropped.is_some() {
             writeln!(
                 f,
