@@ -1286,3 +1286,55 @@ fn test_damaged_pcapng_section_header_is_named_as_damage_not_as_a_cut() {
         );
     }
 }
+
+#[test]
+fn test_damaged_pcapng_block_is_skipped_in_either_byte_order_and_named_once() {
+    // Two damaged Enhanced Packet Blocks (captured length 1,000,000 in 48
+    // bytes, the length repeated at the end in the section's byte order)
+    // among five packets: the five come back, the error names the first
+    // damaged block and counts both.
+    for big_endian in [false, true] {
+        let mut ng = PcapNg::new(big_endian);
+        ng.interface(LinkType::RAW, 6);
+        let word = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut first_damage = 0;
+        for i in 0..5u8 {
+            if i == 2 || i == 4 {
+                first_damage = if first_damage == 0 {
+                    ng.bytes.len()
+                } else {
+                    first_damage
+                };
+                for field in [6u32, 48, 0, 0, 0, 1_000_000, 1_000_000] {
+                    ng.bytes.extend_from_slice(&word(field));
+                }
+                ng.bytes.extend_from_slice(&[0; 16]);
+                ng.bytes.extend_from_slice(&word(48));
+            }
+            ng.packet(0, 1_700_000_000_000_000 + u64::from(i), &[i; 20]);
+        }
+        let mut src =
+            FileSource::from_reader("generated", Box::new(std::io::Cursor::new(ng.bytes)), None)
+                .expect("a pcapng header");
+        let mut seen = Vec::new();
+        while let Some(p) = src.next_packet().expect("no stop") {
+            seen.push(p.data[0]);
+        }
+        assert_eq!(seen, [0, 1, 2, 3, 4], "big endian: {big_endian}");
+        assert_eq!(src.stats().damaged_blocks, 2);
+        let skipped = src.take_skipped().expect("the damage is reported");
+        let line = skipped.to_string();
+        assert!(
+            line.contains(&format!("damaged at byte {first_damage}"))
+                && line.contains("(2 damaged blocks skipped in all)"),
+            "{line}"
+        );
+        assert!(src.take_skipped().is_none(), "reported once");
+    }
+}
