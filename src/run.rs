@@ -124,7 +124,8 @@ pub fn run(args: &Args) -> Result<i32> {
         outcome
     };
     // The packet-layer summary ends every run that read anything.
-    if args.stats || outcome.stats.packets > 0 {
+    let s = &outcome.stats;
+    if args.stats || s.packets > 0 || s.damaged_blocks > 0 || s.bad_interface > 0 {
         eprint!("{}", outcome.stats);
     }
     if args.stats {

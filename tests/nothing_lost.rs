@@ -315,7 +315,7 @@ fn test_damaged_pcapng_block_with_intact_framing_is_skipped_and_reading_goes_on(
     );
     assert!(
         r.stderr
-            .contains("pcapng blocks:      1 damaged (skipped), 0 packets naming"),
+            .contains("pcapng damage:      1 damaged blocks skipped, 0 packets naming"),
         "{}",
         r.stderr
     );
@@ -356,7 +356,7 @@ fn test_packet_naming_an_undescribed_pcapng_interface_is_counted_in_the_summary(
     let r = smtpscope(&[], &path);
     assert!(
         r.stderr.contains(
-            "pcapng blocks:      0 damaged (skipped), 1 packets naming an undescribed interface (dropped)"
+            "pcapng damage:      0 damaged blocks skipped, 1 packets naming an undescribed interface (dropped)"
         ),
         "{}",
         r.stderr

@@ -1296,13 +1296,6 @@ fn test_damaged_pcapng_block_is_skipped_in_either_byte_order_and_named_once() {
     for big_endian in [false, true] {
         let mut ng = PcapNg::new(big_endian);
         ng.interface(LinkType::RAW, 6);
-        let word = |v: u32| {
-            if big_endian {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
         let mut first_damage = 0;
         for i in 0..5u8 {
             if i == 2 || i == 4 {
@@ -1311,11 +1304,9 @@ fn test_damaged_pcapng_block_is_skipped_in_either_byte_order_and_named_once() {
                 } else {
                     first_damage
                 };
-                for field in [6u32, 48, 0, 0, 0, 1_000_000, 1_000_000] {
-                    ng.bytes.extend_from_slice(&word(field));
-                }
+                ng.words(&[6, 48, 0, 0, 0, 1_000_000, 1_000_000]);
                 ng.bytes.extend_from_slice(&[0; 16]);
-                ng.bytes.extend_from_slice(&word(48));
+                ng.words(&[48]);
             }
             ng.packet(0, 1_700_000_000_000_000 + u64::from(i), &[i; 20]);
         }
@@ -1336,5 +1327,106 @@ fn test_damaged_pcapng_block_is_skipped_in_either_byte_order_and_named_once() {
             "{line}"
         );
         assert!(src.take_skipped().is_none(), "reported once");
+    }
+}
+
+#[test]
+fn test_damaged_interface_description_keeps_the_numbers_of_the_interfaces_after_it() {
+    // Interfaces are numbered by the order of their description blocks. A
+    // damaged one that is skipped still holds its number, or every later
+    // packet would be read by the wrong interface's link type and clock;
+    // its own packets are dropped and counted.
+    for big_endian in [false, true] {
+        let mut ng = PcapNg::new(big_endian);
+        // 12 bytes: the framing holds, but there is no room for the link
+        // type and snap length.
+        ng.words(&[1, 12, 12]);
+        ng.interface(LinkType::RAW, 6);
+        ng.packet(0, 1_700_000_000_000_000, &[0; 20]);
+        ng.packet(1, 1_700_000_000_000_000, &[1; 20]);
+        let mut src =
+            FileSource::from_reader("generated", Box::new(std::io::Cursor::new(ng.bytes)), None)
+                .expect("a pcapng header");
+        let mut seen = Vec::new();
+        while let Some(p) = src.next_packet().expect("no stop") {
+            seen.push((p.data[0], p.link, p.ts.as_micros()));
+        }
+        assert_eq!(
+            seen,
+            [(1, LinkType::RAW, 1_700_000_000_000_000)],
+            "big endian: {big_endian}"
+        );
+        assert_eq!(src.stats().bad_interface, 1);
+        assert_eq!(src.stats().damaged_blocks, 1);
+        let line = src.take_skipped().expect("reported").to_string();
+        assert!(
+            line.contains(
+                "a block of type 0x00000001, 12 bytes long, does not parse as its type requires"
+            ),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn test_section_header_length_that_its_own_copy_contradicts_is_damage_at_byte_zero() {
+    // The parser takes a section header's length without comparing it to
+    // the copy at the block's end; read on from a wrong length, the next
+    // block starts at a wrong byte and the file looked cut or damaged
+    // somewhere else. A length off by a few bytes, in either byte order:
+    for big_endian in [false, true] {
+        let mut ng = PcapNg::new(big_endian);
+        ng.interface(LinkType::RAW, 6);
+        ng.packet(0, 1_700_000_000_000_000, &[7; 20]);
+        let whole = ng.bytes.clone();
+        for len in [29u32, 30, 31, 36] {
+            let mut bytes = whole.clone();
+            let field = ng.u32(len);
+            bytes[4..8].copy_from_slice(&field);
+            let (back, err) = read_all(bytes, usize::MAX);
+            assert!(back.is_empty());
+            let line = err.expect("damage").to_string();
+            assert!(
+                line.contains("damaged at byte 0")
+                    && line.contains(&format!(
+                        "says it is {len} bytes long, but the copy of its length at its end reads"
+                    )),
+                "{line}"
+            );
+        }
+        let (back, err) = read_all(whole, usize::MAX);
+        assert_eq!(back.len(), 1);
+        assert!(err.is_none());
+    }
+}
+
+#[test]
+fn test_section_header_longer_than_the_first_buffer_is_read() {
+    // Long comment options can make a section header bigger than the
+    // 256 KiB the reader starts with; it was reported as "cut off at byte
+    // 0" although the file was whole.
+    let ng = std::fs::read(capture("postfix-plain-delivery.pcapng")).unwrap();
+    let (plain, _) = read_all(ng.clone(), usize::MAX);
+    let shb_len = u32::from_le_bytes(ng[4..8].try_into().unwrap()) as usize;
+    let mut options = Vec::new();
+    for _ in 0..5 {
+        options.extend_from_slice(&1u16.to_le_bytes());
+        options.extend_from_slice(&60_000u16.to_le_bytes());
+        options.extend(std::iter::repeat_n(b'c', 60_000));
+    }
+    // Byte-order magic, version and section length, then the comments
+    // ahead of the original options.
+    let body = [&ng[8..24], &options[..], &ng[24..shb_len - 4]].concat();
+    let len = (8 + body.len() + 4) as u32;
+    let mut big = Vec::new();
+    big.extend_from_slice(&ng[..4]);
+    big.extend_from_slice(&len.to_le_bytes());
+    big.extend_from_slice(&body);
+    big.extend_from_slice(&len.to_le_bytes());
+    big.extend_from_slice(&ng[shb_len..]);
+    for read_size in [4096, usize::MAX] {
+        let (back, err) = read_all(big.clone(), read_size);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(back, plain);
     }
 }

@@ -222,6 +222,10 @@ struct Interface {
     units_per_sec: u64,
     /// Seconds added to every timestamp (`if_tsoffset`).
     offset_secs: i64,
+    /// Its description block was damaged and skipped: it holds the place
+    /// so that later interfaces keep their numbers, and its packets are
+    /// dropped (counted as naming an undescribed interface).
+    damaged: bool,
 }
 
 enum Reader {
@@ -351,38 +355,21 @@ impl FileSource {
         };
         let prefix = io::Cursor::new(head[..got].to_vec());
         // The section header's own fields, when they are wrong, are damage,
-        // not a file cut short: a byte-order magic that is neither order,
-        // or a length beyond any block we read. (A length beyond the end
-        // of the file is what a cut looks like too, so it stays a cut.)
-        let shb_damage = match head.get(8..12) {
-            Some(bom) if format == Format::PcapNg && got == 12 => {
-                let len = [head[4], head[5], head[6], head[7]];
-                let len = match bom {
-                    [0x4d, 0x3c, 0x2b, 0x1a] => Some(u32::from_le_bytes(len)),
-                    [0x1a, 0x2b, 0x3c, 0x4d] => Some(u32::from_be_bytes(len)),
-                    _ => None,
-                };
-                match len {
-                    None => Some(format!(
-                        "the section header block's byte-order magic is {}, neither 1a2b3c4d nor 4d3c2b1a; the header is corrupt",
-                        bom.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                    )),
-                    Some(len) if len as usize > MAX_RECORD => Some(format!(
-                        "the section header block says it is {len} bytes long, more than any block may be ({} MiB); its length field is corrupt",
-                        MAX_RECORD >> 20
-                    )),
-                    Some(len) if len < 28 || !len.is_multiple_of(4) => Some(format!(
-                        "the section header block says it is {len} bytes long, {}; its length field is corrupt",
-                        if len < 28 {
-                            "less than its 28 bytes of fixed fields"
-                        } else {
-                            "not a multiple of 4"
-                        }
-                    )),
-                    Some(_) => None,
-                }
-            }
-            _ => None,
+        // not a file cut short. (A length beyond the end of the file is
+        // what a cut looks like too, so it stays a cut.)
+        let shb = (format == Format::PcapNg)
+            .then(|| {
+                head.first_chunk::<12>()
+                    .filter(|_| got == 12)
+                    .map(shb_length)
+            })
+            .flatten();
+        let shb_damage = shb.clone().and_then(Result::err);
+        // A section header longer than the usual buffer (long comments)
+        // gets a buffer it fits in from the start.
+        let buffer = match shb {
+            Some(Ok(len)) if len as usize > INITIAL_BUFFER => (len as usize).next_power_of_two(),
+            _ => INITIAL_BUFFER,
         };
         let read_error = std::rc::Rc::new(std::cell::RefCell::new(None));
         let input: Input = FillFirst {
@@ -433,7 +420,7 @@ impl FileSource {
                 }
             }
             Format::PcapNg => Reader::Ng {
-                reader: PcapNGReader::new(INITIAL_BUFFER, input).map_err(header_err)?,
+                reader: PcapNGReader::new(buffer, input).map_err(header_err)?,
                 interfaces: Vec::new(),
                 big_endian: false,
             },
@@ -456,7 +443,10 @@ impl FileSource {
             raw_len,
             compressed,
             read_error,
-            capacity: INITIAL_BUFFER,
+            capacity: match format {
+                Format::Pcap { .. } => INITIAL_BUFFER,
+                Format::PcapNg => buffer,
+            },
             first_damage: None,
             done: false,
         })
@@ -591,7 +581,9 @@ impl FileSource {
                     // The block's type and length when all of it is buffered.
                     let whole = ng_block_head(reader.data(), *big_endian)
                         .filter(|&(_, len)| reader.data().len() as u64 >= u64::from(len));
-                    if let Some(what) = ng_length_below_header(reader.data(), *big_endian) {
+                    if let Some(what) = ng_length_below_header(reader.data(), *big_endian)
+                        .or_else(|| shb_trailer_mismatch(reader.data()))
+                    {
                         Err(Failure::Malformed(what))
                     } else {
                         match reader.next() {
@@ -602,31 +594,10 @@ impl FileSource {
                                 Ok((n, ng_step(block, interfaces, base)))
                             }
                             Ok((n, _)) => Ok((n, Step::Skip)),
-                            Err(e) => match (e, whole) {
-                                // Whatever form the request for more bytes
-                                // takes (more than the buffer holds, more
-                                // than the file has), the whole block is
-                                // here: it contradicts its own length.
-                                (
-                                    PcapError::Incomplete(_)
-                                    | PcapError::BufferTooSmall
-                                    | PcapError::UnexpectedEof,
-                                    Some(head),
-                                ) => Err(Failure::Malformed(ng_block_too_short(head))),
-                                (e, _) => Err(Failure::from(e)),
+                            Err(e) => {
+                                let failure = ng_failure(e, whole);
+                                ng_skip(failure, whole, reader.data(), *big_endian, interfaces)
                             }
-                            .or_else(|failure| {
-                                match (failure, whole) {
-                                    // Its length, repeated at its end, says
-                                    // where the next block starts.
-                                    (Failure::Malformed(what), Some((_, len)))
-                                        if ng_framing_intact(reader.data(), len, *big_endian) =>
-                                    {
-                                        Ok((len as usize, Step::Damaged(what)))
-                                    }
-                                    (failure, _) => Err(failure),
-                                }
-                            }),
                         }
                     }
                 }
@@ -1148,6 +1119,113 @@ fn ng_block_too_short((kind, len): (u32, u32)) -> String {
     format!("a block of type {kind:#010x} is {len} bytes long, too short for what a block of its type holds; the block is corrupt")
 }
 
+/// What a pcapng block the parser refused means; `whole` is the block's
+/// type and length when all of it is buffered.
+fn ng_failure(e: PcapError<&[u8]>, whole: Option<(u32, u32)>) -> Failure {
+    match (e, whole) {
+        // Whatever form the request for more bytes takes (more than the
+        // buffer holds, more than the file has), the whole block is here:
+        // it contradicts its own length.
+        (
+            PcapError::Incomplete(_) | PcapError::BufferTooSmall | PcapError::UnexpectedEof,
+            Some(head),
+        ) => Failure::Malformed(ng_block_too_short(head)),
+        (PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind), Some((block, len))) => {
+            Failure::Malformed(format!(
+                "a block of type {block:#010x}, {len} bytes long, does not parse as its type requires ({kind:?}); the block is corrupt"
+            ))
+        }
+        (e, _) => Failure::from(e),
+    }
+}
+
+/// A damaged block whose framing holds (the whole block is buffered and
+/// its length is repeated at its end) is skipped rather than stopping the
+/// file. A skipped interface description leaves a placeholder, so that the
+/// interfaces after it keep their numbers.
+fn ng_skip(
+    failure: Failure,
+    whole: Option<(u32, u32)>,
+    data: &[u8],
+    big_endian: bool,
+    interfaces: &mut Vec<Interface>,
+) -> Result<(usize, Step), Failure> {
+    match (failure, whole) {
+        (Failure::Malformed(what), Some((block, len)))
+            if ng_framing_intact(data, len, big_endian) =>
+        {
+            if block == IDB_TYPE && interfaces.len() < MAX_INTERFACES {
+                interfaces.push(Interface {
+                    link: LinkType(0),
+                    units_per_sec: 0,
+                    offset_secs: 0,
+                    damaged: true,
+                });
+            }
+            Ok((len as usize, Step::Damaged(what)))
+        }
+        (failure, _) => Err(failure),
+    }
+}
+
+/// A section header block's length from its first 12 bytes, or what is
+/// wrong with them: a byte-order magic that is neither order, a length
+/// under the block's fixed fields or over any block we read.
+fn shb_length(head: &[u8; 12]) -> Result<u32, String> {
+    let Some(len) = shb_word(head, [head[4], head[5], head[6], head[7]]) else {
+        return Err(format!(
+            "the section header block's byte-order magic is {}, neither 1a2b3c4d nor 4d3c2b1a; the header is corrupt",
+            head[8..12].iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+    };
+    if len as usize > MAX_RECORD {
+        Err(format!(
+            "the section header block says it is {len} bytes long, more than any block may be ({} MiB); its length field is corrupt",
+            MAX_RECORD >> 20
+        ))
+    } else if len < 28 {
+        Err(format!(
+            "the section header block says it is {len} bytes long, less than its 28 bytes of fixed fields; its length field is corrupt"
+        ))
+    } else {
+        Ok(len)
+    }
+}
+
+/// A 32-bit field of the section whose header starts with `head`, in the
+/// byte order its byte-order magic gives; `None` if it gives neither.
+fn shb_word(head: &[u8; 12], field: [u8; 4]) -> Option<u32> {
+    match head[8..12] {
+        [0x4d, 0x3c, 0x2b, 0x1a] => Some(u32::from_le_bytes(field)),
+        [0x1a, 0x2b, 0x3c, 0x4d] => Some(u32::from_be_bytes(field)),
+        _ => None,
+    }
+}
+
+/// The pcapng Interface Description Block's type.
+const IDB_TYPE: u32 = 1;
+
+/// A section header block (at the start of `data`, all of it buffered)
+/// whose length disagrees with the copy at its end. The parser does not
+/// compare them, and reading on from a wrong length starts the next block
+/// at a wrong byte; a length that is not a multiple of 4 but that the copy
+/// confirms is the writer's, and is read as it says.
+fn shb_trailer_mismatch(data: &[u8]) -> Option<String> {
+    let head = data.first_chunk::<12>()?;
+    if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) != SHB_MAGIC {
+        return None;
+    }
+    let len = shb_word(head, [head[4], head[5], head[6], head[7]])?;
+    let end = len as usize;
+    let copy = shb_word(
+        head,
+        *data.get(end.checked_sub(4)?..end)?.first_chunk::<4>()?,
+    )?;
+    (copy != len).then(|| {
+        format!("the section header block says it is {len} bytes long, but the copy of its length at its end reads {copy}; the length field is corrupt")
+    })
+}
+
 /// Whether a buffered pcapng block's framing holds although its contents
 /// did not parse: a length of whole 32-bit words, at least the 12 bytes of
 /// the block's own header and trailer, repeated in the trailer
@@ -1183,12 +1261,13 @@ fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> St
                     link: LinkType(idb.linktype.0 as u32),
                     units_per_sec: idb.ts_resolution().unwrap_or(0),
                     offset_secs: idb.ts_offset(),
+                    damaged: false,
                 });
             }
             Step::Interface
         }
         Block::EnhancedPacket(b) => match interfaces.get(b.if_id as usize) {
-            Some(iface) => {
+            Some(iface) if !iface.damaged => {
                 let raw = (u64::from(b.ts_high) << 32) | u64::from(b.ts_low);
                 let ts = match (
                     raw.checked_div(iface.units_per_sec),
@@ -1211,19 +1290,19 @@ fn ng_step(block: Block<'_>, interfaces: &mut Vec<Interface>, base: usize) -> St
                     orig_len: b.origlen,
                 })
             }
-            None => Step::BadInterface,
+            _ => Step::BadInterface,
         },
         // A Simple Packet Block belongs to interface 0, has no timestamp,
         // and its data is cut to the interface's snap length.
         Block::SimplePacket(b) => match interfaces.first() {
-            Some(iface) => Step::Packet(Meta {
+            Some(iface) if !iface.damaged => Step::Packet(Meta {
                 ts: Timestamp::ZERO,
                 link: iface.link,
                 data_off: b.data.as_ptr() as usize - base,
                 data_len: (b.origlen as usize).min(b.data.len()),
                 orig_len: b.origlen,
             }),
-            None => Step::BadInterface,
+            _ => Step::BadInterface,
         },
         _ => Step::Skip,
     }

@@ -148,7 +148,7 @@ impl fmt::Display for NetStats {
         if self.damaged_blocks > 0 || self.bad_interface > 0 {
             writeln!(
                 f,
-                "pcapng blocks:      {} damaged (skipped), {} packets naming an undescribed interface (dropped)",
+                "pcapng damage:      {} damaged blocks skipped, {} packets naming an undescribed interface (dropped)",
                 self.damaged_blocks, self.bad_interface
             )?;
         }

@@ -360,11 +360,20 @@ impl PcapNg {
         s
     }
 
-    fn u32(&self, v: u32) -> [u8; 4] {
+    /// `v` in the section's byte order.
+    pub fn u32(&self, v: u32) -> [u8; 4] {
         if self.big_endian {
             v.to_be_bytes()
         } else {
             v.to_le_bytes()
+        }
+    }
+
+    /// Raw 32-bit words in the section's byte order (hand-made blocks).
+    pub fn words(&mut self, words: &[u32]) {
+        for &w in words {
+            let b = self.u32(w);
+            self.bytes.extend_from_slice(&b);
         }
     }
 
