@@ -787,6 +787,13 @@ fn generated_capture(sizes: &[usize], ng: bool, big_endian: bool) -> Generated {
     }
 }
 
+fn assert_gzip_damaged(err: Option<&CaptureError>, context: &str) {
+    assert!(
+        matches!(err, Some(CaptureError::Corrupt { what, .. }) if what.contains("gzip stream is damaged")),
+        "{context}: {err:?}"
+    );
+}
+
 fn gzipped(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -1024,10 +1031,7 @@ fn test_regression_errors_before_the_file_header_say_what_happened() {
     corrupt.extend_from_slice(&pcap[..10]);
     corrupt.push(0x07);
     let damaged = open(Box::new(std::io::Cursor::new(corrupt)));
-    assert!(
-        matches!(&damaged, CaptureError::Corrupt { what, .. } if what.contains("gzip stream is damaged")),
-        "{damaged:?}"
-    );
+    assert_gzip_damaged(Some(&damaged), "");
 }
 
 #[test]
@@ -1056,10 +1060,7 @@ fn test_regression_gzip_damaged_early_keeps_the_records_before_the_damage() {
         whole.len()
     );
     assert_eq!(back[..whole.len()], whole[..]);
-    assert!(
-        matches!(&err, Some(CaptureError::Corrupt { what, .. }) if what.contains("gzip stream is damaged")),
-        "{err:?}"
-    );
+    assert_gzip_damaged(err.as_ref(), "");
 }
 
 #[test]
@@ -1234,10 +1235,7 @@ fn test_gzip_bytes_after_the_last_member_are_damage_reported_after_every_record(
         gz.extend_from_slice(tail);
         let (back, err) = read_all(gz, usize::MAX);
         assert_eq!(back, plain, "{tail:?}");
-        assert!(
-            matches!(&err, Some(CaptureError::Corrupt { what, .. }) if what.contains("gzip stream is damaged")),
-            "{tail:?}: {err:?}"
-        );
+        assert_gzip_damaged(err.as_ref(), &format!("{tail:?}"));
     }
 }
 
