@@ -29,11 +29,12 @@ fn tui_live_shows_our_own_loopback_session_and_its_helo() {
     });
     smtp_exchange(listener);
     let server = format!("→ 127.0.0.1:{port}");
-    let s = t.wait_for("our session with its HELO", |s| {
-        s.lines()
-            .any(|l| l.contains("127.0.0.1:") && l.contains(&server) && l.contains("probe.test"))
+    t.wait_for("our session with its HELO", |s| {
+        s.contains("Sessions 1/1")
+            && s.lines().any(|l| {
+                l.contains("127.0.0.1:") && l.contains(&server) && l.contains("probe.test")
+            })
     });
-    assert!(s.contains("Sessions 1/1"), "{s}");
     // Traffic has stopped: the status bar still catches up with every
     // packet of the exchange (a handshake, a dozen lines, two FINs), and
     // the session shows as closed.
