@@ -357,16 +357,10 @@ impl FileSource {
         // The section header's own fields, when they are wrong, are damage,
         // not a file cut short. (A length beyond the end of the file is
         // what a cut looks like too, so it stays a cut.)
-        let shb = (format == Format::PcapNg)
-            .then(|| {
-                head.first_chunk::<12>()
-                    .filter(|_| got == 12)
-                    .map(shb_length)
-            })
-            .flatten();
+        let shb = (format == Format::PcapNg && got == 12).then(|| shb_length(&head));
         let shb_damage = shb.clone().and_then(Result::err);
         // A section header longer than the usual buffer (long comments)
-        // gets a buffer it fits in from the start.
+        // gets a buffer it fits in from the start; other files the usual.
         let buffer = match shb {
             Some(Ok(len)) if len as usize > INITIAL_BUFFER => (len as usize).next_power_of_two(),
             _ => INITIAL_BUFFER,
@@ -405,8 +399,7 @@ impl FileSource {
         };
         let reader = match format {
             Format::Pcap { nanos, .. } => {
-                let mut reader =
-                    LegacyPcapReader::new(INITIAL_BUFFER, input).map_err(header_err)?;
+                let mut reader = LegacyPcapReader::new(buffer, input).map_err(header_err)?;
                 // The first `next` hands back the file header.
                 let link = match reader.next() {
                     Ok((_, PcapBlockOwned::LegacyHeader(h))) => LinkType(h.network.0 as u32),
@@ -443,10 +436,7 @@ impl FileSource {
             raw_len,
             compressed,
             read_error,
-            capacity: match format {
-                Format::Pcap { .. } => INITIAL_BUFFER,
-                Format::PcapNg => buffer,
-            },
+            capacity: buffer,
             first_damage: None,
             done: false,
         })
@@ -736,13 +726,7 @@ impl FileSource {
     fn claimed_too_much(&self) -> Option<CaptureError> {
         let (len, what) = match (&self.reader, self.format) {
             (Reader::Legacy { reader, .. }, Format::Pcap { big_endian, .. }) => {
-                let f = reader.data().get(8..12)?;
-                let b = [f[0], f[1], f[2], f[3]];
-                let caplen = if big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                };
+                let caplen = word32(reader.data(), 8, big_endian)?;
                 (
                     caplen,
                     format!("a record header claims {caplen} bytes of packet data"),
@@ -778,15 +762,7 @@ impl FileSource {
                     // A following capture's file header.
                     Some(24)
                 } else {
-                    data.get(8..12).map(|f| {
-                        let b = [f[0], f[1], f[2], f[3]];
-                        let caplen = if big_endian {
-                            u32::from_be_bytes(b)
-                        } else {
-                            u32::from_le_bytes(b)
-                        };
-                        16 + u64::from(caplen)
-                    })
+                    word32(data, 8, big_endian).map(|caplen| 16 + u64::from(caplen))
                 };
                 (data.len() as u64, want)
             }
@@ -856,6 +832,27 @@ impl From<PcapError<&[u8]>> for Failure {
     }
 }
 
+/// The 32-bit field at `at` in `data`, in the given byte order; `None` if
+/// it is not all there.
+fn word32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let b = *data.get(at..)?.first_chunk::<4>()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}
+
+/// The 16-bit field at `at`, like [`word32`].
+fn word16(data: &[u8], at: usize, big_endian: bool) -> Option<u16> {
+    let b = *data.get(at..)?.first_chunk::<2>()?;
+    Some(if big_endian {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
+    })
+}
+
 /// The container a file's first four bytes announce: classic pcap in
 /// either byte order and resolution, or pcapng.
 fn format_of_magic(magic: [u8; 4]) -> Option<Format> {
@@ -899,29 +896,15 @@ fn next_pcap_header(data: &[u8], big_endian: bool) -> Option<Header> {
     let Some(h) = data.first_chunk::<24>() else {
         return Some(Header::Partial);
     };
-    let u16_at = |i: usize| {
-        let b = [h[i], h[i + 1]];
-        if order_be {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        }
-    };
-    if (u16_at(4), u16_at(6)) != (2, 4) {
+    if (word16(h, 4, order_be), word16(h, 6, order_be)) != (Some(2), Some(4)) {
         return None;
     }
     if order_be != big_endian {
         return Some(Header::OtherOrder);
     }
-    let l = [h[20], h[21], h[22], h[23]];
-    let link = if order_be {
-        u32::from_be_bytes(l)
-    } else {
-        u32::from_le_bytes(l)
-    };
     Some(Header::Same {
         nanos,
-        link: LinkType(link),
+        link: LinkType(word32(h, 20, order_be)?),
     })
 }
 
@@ -1080,20 +1063,11 @@ fn read_up_to(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 /// read in the section's byte order; `None` for a section header (whose
 /// byte order is its own) or when the 8 header bytes are not there yet.
 fn ng_block_head(data: &[u8], big_endian: bool) -> Option<(u32, u32)> {
-    let head = data.first_chunk::<8>()?;
     // The section header's magic reads the same in both byte orders.
-    if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) == SHB_MAGIC {
+    if word32(data, 0, false)? == SHB_MAGIC {
         return None;
     }
-    let (kind, len) = (
-        [head[0], head[1], head[2], head[3]],
-        [head[4], head[5], head[6], head[7]],
-    );
-    Some(if big_endian {
-        (u32::from_be_bytes(kind), u32::from_be_bytes(len))
-    } else {
-        (u32::from_le_bytes(kind), u32::from_le_bytes(len))
-    })
+    Some((word32(data, 0, big_endian)?, word32(data, 4, big_endian)?))
 }
 
 /// A pcapng block (other than a section header) whose length field is
@@ -1172,7 +1146,7 @@ fn ng_skip(
 /// wrong with them: a byte-order magic that is neither order, a length
 /// under the block's fixed fields or over any block we read.
 fn shb_length(head: &[u8; 12]) -> Result<u32, String> {
-    let Some(len) = shb_word(head, [head[4], head[5], head[6], head[7]]) else {
+    let Some(len) = shb_big_endian(head).and_then(|be| word32(head, 4, be)) else {
         return Err(format!(
             "the section header block's byte-order magic is {}, neither 1a2b3c4d nor 4d3c2b1a; the header is corrupt",
             head[8..12].iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -1192,12 +1166,12 @@ fn shb_length(head: &[u8; 12]) -> Result<u32, String> {
     }
 }
 
-/// A 32-bit field of the section whose header starts with `head`, in the
-/// byte order its byte-order magic gives; `None` if it gives neither.
-fn shb_word(head: &[u8; 12], field: [u8; 4]) -> Option<u32> {
+/// The byte order the byte-order magic of the section header starting
+/// with `head` gives (big-endian or not); `None` if it gives neither.
+fn shb_big_endian(head: &[u8; 12]) -> Option<bool> {
     match head[8..12] {
-        [0x4d, 0x3c, 0x2b, 0x1a] => Some(u32::from_le_bytes(field)),
-        [0x1a, 0x2b, 0x3c, 0x4d] => Some(u32::from_be_bytes(field)),
+        [0x4d, 0x3c, 0x2b, 0x1a] => Some(false),
+        [0x1a, 0x2b, 0x3c, 0x4d] => Some(true),
         _ => None,
     }
 }
@@ -1212,15 +1186,12 @@ const IDB_TYPE: u32 = 1;
 /// confirms is the writer's, and is read as it says.
 fn shb_trailer_mismatch(data: &[u8]) -> Option<String> {
     let head = data.first_chunk::<12>()?;
-    if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) != SHB_MAGIC {
+    if word32(head, 0, false)? != SHB_MAGIC {
         return None;
     }
-    let len = shb_word(head, [head[4], head[5], head[6], head[7]])?;
-    let end = len as usize;
-    let copy = shb_word(
-        head,
-        *data.get(end.checked_sub(4)?..end)?.first_chunk::<4>()?,
-    )?;
+    let big_endian = shb_big_endian(head)?;
+    let len = word32(head, 4, big_endian)?;
+    let copy = word32(data, (len as usize).checked_sub(4)?, big_endian)?;
     (copy != len).then(|| {
         format!("the section header block says it is {len} bytes long, but the copy of its length at its end reads {copy}; the length field is corrupt")
     })
@@ -1231,20 +1202,10 @@ fn shb_trailer_mismatch(data: &[u8]) -> Option<String> {
 /// the block's own header and trailer, repeated in the trailer
 /// (pcapng §3.1). Then the next block starts right after it.
 fn ng_framing_intact(data: &[u8], len: u32, big_endian: bool) -> bool {
-    let end = len as usize;
-    let Some(trailer) = end
+    let trailer = (len as usize)
         .checked_sub(4)
-        .and_then(|at| data.get(at..end))
-        .and_then(|t| t.first_chunk::<4>())
-    else {
-        return false;
-    };
-    let trailer = if big_endian {
-        u32::from_be_bytes(*trailer)
-    } else {
-        u32::from_le_bytes(*trailer)
-    };
-    len >= 12 && len.is_multiple_of(4) && trailer == len
+        .and_then(|at| word32(data, at, big_endian));
+    len >= 12 && len.is_multiple_of(4) && trailer == Some(len)
 }
 
 /// Interpret one pcapng block; interface and section blocks update the
@@ -1320,10 +1281,10 @@ fn describe_kind(e: &PcapError<&[u8]>) -> String {
 
 fn describe(e: &PcapError<&[u8]>) -> String {
     match e {
-        PcapError::HeaderNotRecognized => "unrecognized header".into(),
-        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
-            format!("malformed record or block ({kind:?}); the length fields do not add up")
-        }
-        other => other.to_string(),
+        PcapError::NomError(..) | PcapError::OwnedNomError(..) => format!(
+            "malformed record or block ({}); the length fields do not add up",
+            describe_kind(e)
+        ),
+        other => describe_kind(other),
     }
 }

@@ -486,6 +486,7 @@ impl Driver {
                 }
             };
             let counter = src.progress_counter();
+            let mut stopped = None;
             loop {
                 match src.next_packet() {
                     Ok(Some(pkt)) => {
@@ -496,15 +497,16 @@ impl Driver {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        errors.extend(src.take_skipped().map(|e| e.to_string()));
-                        errors.push(e.to_string());
+                        stopped = Some(e.to_string());
                         break;
                     }
                 }
                 self.progress = (done_bytes + counter.load(Ordering::Relaxed), total);
                 self.after_packet(&p, &table);
             }
+            // Damaged blocks skipped on the way come before where it stopped.
             errors.extend(src.take_skipped().map(|e| e.to_string()));
+            errors.extend(stopped);
             done_bytes += counter.load(Ordering::Relaxed);
             self.progress = (done_bytes, total);
         }
