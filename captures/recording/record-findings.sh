@@ -10,6 +10,8 @@ OUT=$(cd "${1:-$HERE/..}" && pwd)
 export SCRATCH=${SCRATCH:-/tmp/smtpscope-rec}
 mkdir -p "$SCRATCH"
 cd "$HERE"
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 
 PF_PID= ; AIO_PID=
 cleanup() {
@@ -18,29 +20,13 @@ cleanup() {
   sleep 2
 }
 trap cleanup EXIT
+start_postfix
 if [ "${RUNNING:-0}" != 1 ]; then
-  ./setup-postfix.sh
-  PF_PID=$(tr -d ' ' < "$SCRATCH/queue/pid/master.pid")
   python3 aiosmtpd_server.py 2587 > "$SCRATCH/aiosmtpd.log" 2>&1 &
   AIO_PID=$!
   sleep 2
 fi
 
-# capture FILE PORT CLIENT...   (as in record.sh)
-capture() {
-  local file=$1 port=$2; shift 2
-  echo "=== $file: $*"
-  tcpdump -i lo --immediate-mode -Z root -w "$OUT/$file" "tcp port $port" \
-    2> "$SCRATCH/tcpdump-$file.log" &
-  local tpid=$!
-  sleep 1
-  local rc=0
-  "$@" > "$SCRATCH/client-$file.log" 2>&1 || rc=$?
-  sleep 1
-  kill -INT "$tpid"; wait "$tpid" || true
-  tail -n 2 "$SCRATCH/tcpdump-$file.log"
-  [ "$rc" = 0 ] || { tail -n 5 "$SCRATCH/client-$file.log"; return "$rc"; }
-}
 
 DATE='Date: Thu, 01 Jan 2026 12:00:00 +0000'
 PF=(--server 127.0.0.1:2525 --ehlo client.example.test --from sender@client.test
@@ -79,7 +65,7 @@ want() { [ $# -eq 0 ] || [[ " $* " == *" $case "* ]]; }
 for ((i = 0; i < ${#CASES[@]}; i += 3)); do
   case=${CASES[i]}
   want "$@" || continue
-  capture "${CASES[i+1]}" "${CASES[i+2]}" python3 findings.py "$case"
+  capture "${CASES[i+1]}" "tcp port ${CASES[i+2]}" python3 findings.py "$case"
 done
 
 # A plaintext aiosmtpd on 465, only for this capture.
@@ -89,7 +75,7 @@ if want "$@"; then
   P465=$!
   sleep 2
   rc=0
-  capture finding-implicit-tls-port-cleartext.pcap 465 python3 findings.py "$case" || rc=$?
+  capture finding-implicit-tls-port-cleartext.pcap "tcp port 465" python3 findings.py "$case" || rc=$?
   kill -TERM "$P465"; wait "$P465" || true
   [ "$rc" = 0 ]
 fi
@@ -99,7 +85,7 @@ case=risky_attachment
 if want "$@"; then
   python3 -c 'import sys; sys.stdout.buffer.write(b"MZ\x90\x00" + bytes(range(256)) * 4)' \
     > "$SCRATCH/invoice.pdf.exe"
-  capture finding-risky-attachment.pcap 2525 \
+  capture finding-risky-attachment.pcap "tcp port 2525" \
     swaks "${PF[@]}" --header 'Message-Id: <risky-1@client.test>' --header 'Subject: invoice' \
       --body 'Please see the attached invoice.' \
       --attach-type application/octet-stream --attach-name invoice.pdf.exe \
@@ -107,7 +93,7 @@ if want "$@"; then
 fi
 case=from_mismatch
 if want "$@"; then
-  capture finding-envelope-header-from-mismatch.pcap 2525 \
+  capture finding-envelope-header-from-mismatch.pcap "tcp port 2525" \
     swaks "${PF[@]}" --header 'From: Chief Executive <ceo@bank.example>' \
       --header 'Message-Id: <from-mismatch-1@client.test>' --header 'Subject: urgent transfer' \
       --body 'Please pay the attached invoice today.'

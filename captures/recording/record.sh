@@ -10,6 +10,8 @@ OUT=$(cd "${1:-$HERE/..}" && pwd)
 export SCRATCH=${SCRATCH:-/tmp/smtpscope-rec}
 mkdir -p "$SCRATCH"
 cd "$HERE"
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 
 PF_PID= ; AIO_PID=
 cleanup() {
@@ -25,20 +27,6 @@ python3 aiosmtpd_server.py 2587 > "$SCRATCH/aiosmtpd.log" 2>&1 &
 AIO_PID=$!
 sleep 2
 
-# capture FILE FILTER CLIENT...   (TCPDUMP_IF overrides "-i lo")
-capture() {
-  local file=$1 filter=$2; shift 2
-  echo "=== $file: $*"
-  # shellcheck disable=SC2086
-  tcpdump ${TCPDUMP_IF:--i lo} --immediate-mode -Z root -w "$OUT/$file" "$filter" \
-    2> "$SCRATCH/tcpdump-$file.log" &
-  local tpid=$!
-  sleep 1
-  "$@" > "$SCRATCH/client-$file.log" 2>&1
-  sleep 1
-  kill -INT "$tpid"; wait "$tpid" || true
-  tail -n 2 "$SCRATCH/tcpdump-$file.log"
-}
 
 DATE='Date: Thu, 01 Jan 2026 12:00:00 +0000'
 PF=(--server 127.0.0.1:2525 --ehlo client.example.test --from sender@client.test)
