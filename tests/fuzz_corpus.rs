@@ -67,6 +67,11 @@ fn test_smtp_session_corpus_text_is_escaped_and_json_round_trips() {
 }
 
 #[test]
+fn test_socks_corpus_verdict_does_not_depend_on_chunking() {
+    replay("socks", harness::socks);
+}
+
+#[test]
 fn test_mime_corpus_summary_does_not_depend_on_chunking() {
     replay("mime", harness::mime);
 }

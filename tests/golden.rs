@@ -68,6 +68,14 @@
 //!   the final ".\r\n"); message event at frame 29 (last body segment); bytes 315508/331.
 //! - postfix-ipv6: client/server ::1; dialogue as plain-delivery with ipv6-1 and
 //!   subject "plain delivery over IPv6"; data 277; bytes 380/331.
+//! - socks5-smtp, socks5-auth-smtp, socks4-smtp: the plain-delivery dialogue through a
+//!   SOCKS proxy on 127.0.0.1:1080 (server endpoint :1080), target 127.0.0.1:2525
+//!   in the `tunnel` object; user proxyuser and the password masked in the
+//!   authenticating one. The greeting frame is the first after the proxy's reply
+//!   (11, 13, 8), and counters.bytes are the stream bytes minus the handshake the
+//!   recording helper read with tshark (client 13/35/9 bytes, proxy 12/14/8):
+//!   349/331, 370/331, 349/331. Subjects and Message-Ids vs record-socks.sh;
+//!   data_bytes 246 and 267 differ by exactly the longer Subject and Message-Id.
 //! - tour: 12-line EHLO (AUTH PLAIN LOGIN), VRFY 252 2.0.0 / 550 5.1.1, AUTH PLAIN alice
 //!   masked, pipelined MAIL SIZE=420 + RCPT nobody 550 + RCPT bob 250 + DATA 354 (frames
 //!   15/16), data 369 = tour.py's message dot-unstuffed; BDAT 181 + 90 LAST -> 271
@@ -111,6 +119,9 @@ const CASES: &[(&str, &str)] = &[
     ("postfix-utf8-subject.pcap", "postfix-utf8-subject"),
     ("postfix-attachment.pcap", "postfix-attachment"),
     ("postfix-ipv6.pcap", "postfix-ipv6"),
+    ("socks5-smtp.pcap", "socks5-smtp"),
+    ("socks5-auth-smtp.pcap", "socks5-auth-smtp"),
+    ("socks4-smtp.pcap", "socks4-smtp"),
     ("tour.pcap", "tour"),
     ("sll-any-interface.pcap", "sll-any-interface"),
     ("sll2-any-interface.pcap", "sll2-any-interface"),

@@ -59,11 +59,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "BDAT",
         "the README's scan took `BDAT 5 X` as a 5-byte chunk and so misread the next line (its `?221`); the server rejected that BDAT (521) and read no chunk, and we decode `BDAT 221 LAST` as the second BDAT it is",
     ),
-    (
-        "arkime/tests/pcap/socks5-smtp-503.pcap",
-        "*",
-        "SMTP inside a SOCKS5 tunnel on port 1080: tunnels are not unwrapped yet",
-    ),
 ];
 
 fn exempt(file: &str, fact: &str) -> bool {

@@ -100,6 +100,13 @@ fn snapshot_timeline_pipelining_160x48() {
 }
 
 #[test]
+fn snapshot_timeline_through_socks5_names_the_target_160x48() {
+    let mut app = load(&["socks5-auth-smtp.pcap"], 160, 48);
+    keys(&mut app, &[Action::Enter]);
+    insta::assert_snapshot!(render_to_string(&app));
+}
+
+#[test]
 fn snapshot_timeline_data_expanded_attachment_160x48() {
     let mut app = load(&["postfix-attachment.pcap"], 160, 48);
     keys(&mut app, &[Action::Enter]);

@@ -712,3 +712,50 @@ pub fn eml_export(data: &[u8]) {
         "files written beside the export directory"
     );
 }
+
+/// A SOCKS handshake: `data[0]` is where the client's bytes end (modulo
+/// the rest's length), the client's bytes follow, then the server's. The
+/// verdict fed all at once (client, then server) must be the one fed a
+/// byte at a time (client and server alternating), and a tunnel's
+/// handshake lengths must lie within what each side sent.
+pub fn socks(data: &[u8]) {
+    use smtpscope::net::socks::{Handshake, Verdict};
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let at = usize::from(split) % (rest.len() + 1);
+    let (client, server) = rest.split_at(at);
+
+    let mut whole = Handshake::new();
+    let mut verdict = whole.feed(Dir::ClientToServer, client);
+    if verdict == Verdict::Undecided {
+        verdict = whole.feed(Dir::ServerToClient, server);
+    }
+
+    let mut bytewise = Handshake::new();
+    let mut step = Verdict::Undecided;
+    for i in 0..client.len().max(server.len()) {
+        if step != Verdict::Undecided {
+            break;
+        }
+        for (dir, side) in [(Dir::ClientToServer, client), (Dir::ServerToClient, server)] {
+            if step == Verdict::Undecided {
+                if let Some(b) = side.get(i) {
+                    step = bytewise.feed(dir, std::slice::from_ref(b));
+                }
+            }
+        }
+    }
+    if let Verdict::Tunnel(t) = &verdict {
+        assert!(t.consumed[0] <= client.len() && t.consumed[1] <= server.len());
+    }
+    // Byte by byte, the server's first byte may come before the client
+    // has finished: a tunnel there is a tunnel here, and "no" stays "no".
+    match (&verdict, &step) {
+        (Verdict::Tunnel(a), Verdict::Tunnel(b)) => assert_eq!(a, b),
+        (Verdict::No, Verdict::Tunnel(_)) | (Verdict::Tunnel(_), Verdict::No) => {
+            panic!("the verdict depends on the chunking: {verdict:?} / {step:?}")
+        }
+        _ => {}
+    }
+}

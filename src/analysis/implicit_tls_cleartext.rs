@@ -23,7 +23,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     };
     let summary = format!(
         "plaintext SMTP on implicit-TLS port {} ({} -> {})",
-        s.server.port(),
+        s.service_port(),
         s.client,
         s.server
     );

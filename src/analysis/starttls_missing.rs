@@ -25,7 +25,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     else {
         return;
     };
-    let sev = if next.verb == "AUTH" || is_submission_port(s.server.port()) {
+    let sev = if next.verb == "AUTH" || is_submission_port(s.service_port()) {
         Medium
     } else {
         Low

@@ -19,7 +19,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     let Some(first) = s.first_command(&["MAIL", "AUTH"]) else {
         return;
     };
-    let submission = is_submission_port(s.server.port());
+    let submission = is_submission_port(s.service_port());
     let auth = s.first_command(&["AUTH"]);
     let data = s.first_command(&["DATA", "BDAT"]);
     let sev = if auth.is_some() || (submission && data.is_some()) {
@@ -39,7 +39,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         "{} offered STARTTLS but the client {} in clear on port {}",
         s.server,
         what,
-        s.server.port()
+        s.service_port()
     );
     let mut f = Finding::new(&INFO, sev, summary, s);
     if let Some((_, r)) = s.ehlo_reply() {

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 
 use crate::capture::Timestamp;
+use crate::net::socks::{SocksVersion, Target, Tunnel};
 use crate::net::{ConnId, ConnMeta, Dir};
 use crate::output::escape::escape_bytes;
 use crate::smtp::auth::{Secret, SecretKind};
@@ -53,6 +54,41 @@ impl fmt::Display for WireText {
 impl Serialize for WireText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// The proxy tunnel a session ran in: the TCP peer (`Session::server`) is
+/// the proxy, and the SMTP server is the target the client asked it for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunnelInfo {
+    pub version: SocksVersion,
+    /// An IP address, or the host name the client had the proxy resolve.
+    pub target: WireText,
+    pub port: u16,
+    pub user: Option<WireText>,
+    pub password: Option<Secret>,
+}
+
+impl Session {
+    /// The port of the SMTP service: the proxy's target's for a session
+    /// through a tunnel, else the TCP server's.
+    pub fn service_port(&self) -> u16 {
+        self.tunnel.as_ref().map_or(self.server.port(), |t| t.port)
+    }
+}
+
+impl TunnelInfo {
+    pub fn new(t: &Tunnel) -> TunnelInfo {
+        TunnelInfo {
+            version: t.version,
+            target: match &t.target {
+                Target::Ip(ip) => WireText::from_str_lossy(&ip.to_string()),
+                Target::Name(name) => WireText(name.clone()),
+            },
+            port: t.port,
+            user: t.user.clone().map(WireText),
+            password: t.password.as_ref().map(|p| Secret::new(escape_bytes(p))),
+        }
     }
 }
 
@@ -243,6 +279,8 @@ pub struct Session {
     pub extensions: Vec<String>,
     pub capabilities: Capabilities,
     pub tls: TlsInfo,
+    /// Set when the dialogue ran inside a SOCKS tunnel.
+    pub tunnel: Option<TunnelInfo>,
     pub auth: Option<AuthInfo>,
     pub transactions: Vec<Transaction>,
     pub timeline: Vec<TimelineEvent>,
@@ -374,6 +412,7 @@ impl SessionBuilder {
                 extensions: Vec::new(),
                 capabilities: Capabilities::default(),
                 tls: TlsInfo::default(),
+                tunnel: None,
                 auth: None,
                 transactions: Vec::new(),
                 timeline: Vec::new(),
@@ -398,6 +437,11 @@ impl SessionBuilder {
     }
 
     /// The session as it stands (for live views).
+    /// The dialogue runs inside this proxy tunnel.
+    pub fn set_tunnel(&mut self, t: &Tunnel) {
+        self.s.tunnel = Some(TunnelInfo::new(t));
+    }
+
     pub fn session(&self) -> &Session {
         &self.s
     }

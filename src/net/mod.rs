@@ -5,12 +5,16 @@
 //! per direction with the timestamp and frame that carried it, explicit gaps,
 //! close). The sink may answer [`Interest::Ignore`] so that connections it
 //! does not care about cost little more than header decoding.
+//!
+//! [`socks`] reads a proxy handshake at the start of such a stream, so that
+//! the stream inside the tunnel can be handed on from its first byte.
 
 pub mod flow;
 pub mod ip;
 pub mod link;
 pub mod reassembly;
 pub mod seq;
+pub mod socks;
 pub mod stats;
 
 use std::net::SocketAddr;

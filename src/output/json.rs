@@ -22,8 +22,9 @@ use super::escape::is_dangerous;
 use super::{OutputOptions, SessionWriter};
 use crate::capture::Timestamp;
 use crate::model::{AnomalyRecord, Session, TimelineEvent, TimelineKind, Transaction, WireText};
+use crate::net::socks::SocksVersion;
 use crate::net::Dir;
-use crate::smtp::auth::SecretKind;
+use crate::smtp::auth::{Secret, SecretKind};
 use crate::smtp::command::Param;
 use crate::smtp::event::TransferKind;
 use crate::smtp::reply::ReplyCode;
@@ -73,9 +74,19 @@ struct SessionJson<'a> {
     start: Value,
     tls: TlsJson<'a>,
     transactions: Vec<TransactionJson<'a>>,
+    tunnel: Option<TunnelJson<'a>>,
     #[serde(rename = "type")]
     kind: &'static str,
     warnings: &'a [Value],
+}
+
+#[derive(Serialize)]
+struct TunnelJson<'a> {
+    password: Option<String>,
+    port: u16,
+    protocol: SocksVersion,
+    target: &'a WireText,
+    user: &'a Option<WireText>,
 }
 
 #[derive(Serialize)]
@@ -191,13 +202,7 @@ impl<'a> SessionJson<'a> {
             mechanisms: &a.mechanisms,
             ntlm_domain: a.ntlm_domain.as_deref(),
             ntlm_workstation: a.ntlm_domain.as_ref().map(|_| &a.ntlm_workstation),
-            secret: a.secret.as_ref().map(|x| {
-                if opts.show_secrets {
-                    x.reveal().to_string()
-                } else {
-                    x.to_string()
-                }
-            }),
+            secret: a.secret.as_ref().map(|x| shown(x, opts)),
             secret_kind: &a.secret_kind,
             success: a.success.unwrap_or(false),
             user: &a.user,
@@ -244,9 +249,25 @@ impl<'a> SessionJson<'a> {
                 versions: &s.tls.versions,
             },
             transactions: s.transactions.iter().map(TransactionJson::new).collect(),
+            tunnel: s.tunnel.as_ref().map(|t| TunnelJson {
+                password: t.password.as_ref().map(|x| shown(x, opts)),
+                port: t.port,
+                protocol: t.version,
+                target: &t.target,
+                user: &t.user,
+            }),
             kind: "session",
             warnings: &s.warnings,
         }
+    }
+}
+
+/// A secret as the options say: masked unless `--show-secrets`.
+fn shown(secret: &Secret, opts: &OutputOptions) -> String {
+    if opts.show_secrets {
+        secret.reveal().to_string()
+    } else {
+        secret.to_string()
     }
 }
 

@@ -41,6 +41,26 @@ pub fn header(s: &Session, opts: &OutputOptions) -> String {
         s.client,
         s.server
     );
+    if let Some(t) = &s.tunnel {
+        let _ = write!(
+            h,
+            " [via {} proxy to {}:{}",
+            t.version.name(),
+            t.target,
+            t.port
+        );
+        if let Some(u) = &t.user {
+            let _ = write!(h, " user={u}");
+        }
+        if let Some(p) = &t.password {
+            if opts.show_secrets {
+                let _ = write!(h, " password={}", escape_str(p.reveal()));
+            } else {
+                let _ = write!(h, " password={p}");
+            }
+        }
+        h.push(']');
+    }
     if s.tls.implicit {
         h.push_str(" [TLS implicit]");
     } else if s.tls.started {

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
 use crate::model::{Session, SessionBuilder};
+use crate::net::socks::{self, Tunnel};
 use crate::net::{Chunk, CloseReason, ConnId, ConnMeta, Dir, Interest, StreamSink};
 use crate::smtp::detect::{is_implicit_tls_port, is_smtp_port, Detection, Detector};
 use crate::smtp::event::Event;
@@ -56,6 +57,11 @@ enum Conn {
     Quiet,
     Detecting {
         detector: Detector,
+        /// While a SOCKS handshake may be starting: the detector is fed
+        /// once it is decided, from what is held.
+        socks: Option<socks::Handshake>,
+        /// A granted SOCKS CONNECT: `held` starts after the handshake.
+        tunnel: Option<Box<Tunnel>>,
         held: Vec<Held>,
         held_bytes: usize,
     },
@@ -71,7 +77,7 @@ struct Live {
 }
 
 impl Live {
-    fn new(cfg: &DecoderConfig, meta: &ConnMeta, swapped: bool) -> Live {
+    fn new(cfg: &DecoderConfig, meta: &ConnMeta, swapped: bool, tunnel: Option<&Tunnel>) -> Live {
         let meta = if swapped {
             ConnMeta {
                 client: meta.server,
@@ -81,9 +87,15 @@ impl Live {
         } else {
             meta.clone()
         };
+        // Through a proxy, the port that says TLS is the target's.
+        let port = tunnel.map_or(meta.server.port(), |t| t.port);
+        let mut builder = SessionBuilder::new(&meta);
+        if let Some(t) = tunnel {
+            builder.set_tunnel(t);
+        }
         Live {
-            decoder: SessionDecoder::new(cfg, &meta, is_implicit_tls_port(meta.server.port())),
-            builder: SessionBuilder::new(&meta),
+            decoder: SessionDecoder::new(cfg, &meta, is_implicit_tls_port(port)),
+            builder,
             swapped,
         }
     }
@@ -111,12 +123,47 @@ fn wake<'c>(
 ) -> Option<&'c mut Live> {
     if matches!(conn, Conn::Quiet) {
         stats.smtp_sessions += 1;
-        *conn = Conn::Smtp(Box::new(Live::new(cfg, meta, false)));
+        *conn = Conn::Smtp(Box::new(Live::new(cfg, meta, false, None)));
     }
     match conn {
         Conn::Smtp(live) => Some(live),
         Conn::Quiet | Conn::Detecting { .. } => None,
     }
+}
+
+/// The detector's verdict on the held bytes, fed to it in order.
+fn detect_held(detector: &mut Detector, held: &[Held]) -> Detection {
+    let mut verdict = detector.verdict();
+    for h in held {
+        if let Held::Data(dir, _, _, bytes) = h {
+            verdict = detector.feed(*dir, bytes);
+        }
+    }
+    verdict
+}
+
+/// Drop the first `consumed[dir]` bytes of each direction from `held`:
+/// what is left is the stream inside the tunnel.
+fn after_handshake(held: &mut Vec<Held>, mut consumed: [usize; 2]) {
+    held.retain_mut(|h| match h {
+        Held::Data(dir, _, _, bytes) => {
+            let skip = &mut consumed[dir.index()];
+            let n = (*skip).min(bytes.len());
+            *skip -= n;
+            bytes.drain(..n);
+            !bytes.is_empty()
+        }
+        Held::Gap(..) => true,
+    });
+}
+
+fn held_len(held: &[Held]) -> usize {
+    held.iter()
+        .map(|h| match h {
+            Held::Data(_, _, _, bytes) => bytes.len(),
+            Held::Gap(..) => 0,
+        })
+        .sum()
 }
 
 /// Where finished sessions go: any `FnMut(Session)`, or a type of its own
@@ -176,10 +223,16 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
     }
 
     /// The detector said SMTP: start a decoder and replay what was held.
-    fn promote(&mut self, meta: &ConnMeta, swapped: bool, held: Vec<Held>) {
+    fn promote(
+        &mut self,
+        meta: &ConnMeta,
+        swapped: bool,
+        held: Vec<Held>,
+        tunnel: Option<&Tunnel>,
+    ) {
         self.stats.smtp_sessions += 1;
         self.stats.detected_by_content += 1;
-        let mut live = Box::new(Live::new(&self.cfg.decoder, meta, swapped));
+        let mut live = Box::new(Live::new(&self.cfg.decoder, meta, swapped, tunnel));
         for h in held {
             match h {
                 Held::Data(dir, ts, frame, bytes) => live.decoder.feed(
@@ -216,6 +269,8 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             conn.id,
             Conn::Detecting {
                 detector: Detector::new(),
+                socks: Some(socks::Handshake::new()),
+                tunnel: None,
                 held: Vec::new(),
                 held_bytes: 0,
             },
@@ -238,17 +293,43 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             }
             Conn::Detecting {
                 detector,
+                socks,
+                tunnel,
                 held,
                 held_bytes,
             } => {
-                let verdict = detector.feed(dir, chunk.bytes);
                 *held_bytes += chunk.bytes.len();
                 held.push(Held::Data(dir, chunk.ts, chunk.frame, chunk.bytes.to_vec()));
+                let verdict = match socks {
+                    Some(handshake) => match handshake.feed(dir, chunk.bytes) {
+                        socks::Verdict::Undecided => Detection::Undecided,
+                        socks::Verdict::No => {
+                            *socks = None;
+                            detect_held(detector, held)
+                        }
+                        socks::Verdict::Tunnel(t) => {
+                            *socks = None;
+                            after_handshake(held, t.consumed);
+                            *held_bytes = held_len(held);
+                            let smtp_port = is_smtp_port(t.port, &self.cfg.extra_ports);
+                            *tunnel = Some(Box::new(t));
+                            if smtp_port {
+                                // The proxy was asked for an SMTP port.
+                                Detection::Smtp
+                            } else {
+                                detect_held(detector, held)
+                            }
+                        }
+                    },
+                    None => detector.feed(dir, chunk.bytes),
+                };
                 match verdict {
                     Detection::Smtp => {
-                        let swapped = detector.roles_swapped();
+                        // SOCKS settles the roles: its client spoke first.
+                        let swapped = tunnel.is_none() && detector.roles_swapped();
                         let held = std::mem::take(held);
-                        self.promote(conn, swapped, held);
+                        let tunnel = tunnel.take();
+                        self.promote(conn, swapped, held, tunnel.as_deref());
                         Interest::Keep
                     }
                     Detection::Undecided if *held_bytes <= MAX_DETECT_HOLD => Interest::Keep,
@@ -271,7 +352,18 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     live.apply(&mut self.events);
                 }
             }
-            Some(Conn::Detecting { held, .. }) => held.push(Held::Gap(dir, ts, frame, len)),
+            Some(Conn::Detecting {
+                held,
+                socks,
+                detector,
+                ..
+            }) => {
+                held.push(Held::Gap(dir, ts, frame, len));
+                // A handshake with a hole in it cannot be followed.
+                if socks.take().is_some() {
+                    detect_held(detector, held);
+                }
+            }
             None => {}
         }
     }
@@ -287,5 +379,139 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             Some(Conn::Quiet) => self.stats.silent += 1,
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::socks::SocksVersion;
+    use crate::net::RoleSource;
+    use Dir::{ClientToServer as Cl, ServerToClient as Sv};
+
+    const SOCKS5_HELLO: &[u8] = b"\x05\x01\x00";
+    const SOCKS5_CHOSEN: &[u8] = b"\x05\x00";
+    const SOCKS5_GRANTED: &[u8] = b"\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00";
+
+    /// A CONNECT request to 192.0.2.7 on `port`.
+    fn connect(port: u16) -> Vec<u8> {
+        let mut r = b"\x05\x01\x00\x01\xc0\x00\x02\x07".to_vec();
+        r.extend_from_slice(&port.to_be_bytes());
+        r
+    }
+
+    /// The sessions of one connection to port 1080 carrying `steps`.
+    fn run(steps: &[(Dir, &[u8])]) -> (Vec<Session>, PipelineStats) {
+        let meta = ConnMeta {
+            id: ConnId(1),
+            client: "198.51.100.1:40000".parse().unwrap(),
+            server: "198.51.100.2:1080".parse().unwrap(),
+            start: Timestamp::from_nanos(1_700_000_000_000_000_000),
+            first_frame: 1,
+            roles: RoleSource::Handshake,
+        };
+        let mut p = SmtpPipeline::new(PipelineConfig::default(), Vec::new());
+        p.open(&meta);
+        for (i, (dir, bytes)) in steps.iter().enumerate() {
+            let chunk = Chunk {
+                ts: meta.start.add_nanos(i as i64 * 1000),
+                frame: i as u64 + 2,
+                bytes,
+            };
+            p.data(&meta, *dir, chunk);
+        }
+        p.close(&meta, CloseReason::Fin, meta.start.add_nanos(1_000_000));
+        let stats = p.stats.clone();
+        (p.into_consumer(), stats)
+    }
+
+    #[test]
+    fn test_smtp_through_socks5_to_an_smtp_port_is_decoded_from_the_greeting() {
+        let request = connect(25);
+        // The proxy's reply and the greeting in one segment.
+        let granted_and_greeting = [SOCKS5_GRANTED, b"220 mx ESMTP\r\n"].concat();
+        let (sessions, stats) = run(&[
+            (Cl, SOCKS5_HELLO),
+            (Sv, SOCKS5_CHOSEN),
+            (Cl, &request),
+            (Sv, &granted_and_greeting),
+            (Cl, b"EHLO client.example\r\n"),
+            (Sv, b"250 mx\r\n"),
+            (Cl, b"QUIT\r\n"),
+            (Sv, b"221 bye\r\n"),
+        ]);
+        assert_eq!(stats.smtp_sessions, 1);
+        let s = &sessions[0];
+        let t = s.tunnel.as_ref().expect("the tunnel is recorded");
+        assert_eq!(
+            (t.version, t.target.lossy(), t.port),
+            (SocksVersion::V5, "192.0.2.7".into(), 25)
+        );
+        assert_eq!(s.service_port(), 25);
+        assert_eq!(
+            s.greeting.as_ref().map(|g| g.lossy()),
+            Some("mx ESMTP".into())
+        );
+        assert_eq!(
+            s.helo.as_ref().map(|h| h.lossy()),
+            Some("client.example".into())
+        );
+        // Only the tunnel's bytes are the dialogue's.
+        assert_eq!(s.counters.bytes, [27, 31]);
+        assert!(s.complete);
+    }
+
+    #[test]
+    fn test_smtp_through_socks5_to_another_port_is_found_by_content() {
+        let request = connect(8025);
+        let (sessions, _) = run(&[
+            (Cl, &[SOCKS5_HELLO, &request].concat()),
+            (Sv, &[SOCKS5_CHOSEN, SOCKS5_GRANTED].concat()),
+            (Sv, b"220 mx ESMTP\r\n"),
+            (Cl, b"HELO c.example\r\n"),
+            (Sv, b"250 mx\r\n"),
+        ]);
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].service_port(), 8025);
+        assert_eq!(
+            sessions[0].helo.as_ref().map(|h| h.lossy()),
+            Some("c.example".into())
+        );
+    }
+
+    #[test]
+    fn test_socks5_to_the_implicit_tls_port_is_implicit_tls() {
+        let request = connect(465);
+        let (sessions, _) = run(&[
+            (Cl, SOCKS5_HELLO),
+            (Sv, SOCKS5_CHOSEN),
+            (Cl, &request),
+            (Sv, SOCKS5_GRANTED),
+            (Cl, b"\x16\x03\x01\x00\x05hello"),
+        ]);
+        assert!(sessions[0].tls.implicit);
+    }
+
+    #[test]
+    fn test_refused_socks_or_other_tunnelled_protocols_are_not_smtp() {
+        let request = connect(25);
+        let refused = b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00";
+        let (sessions, stats) = run(&[
+            (Cl, SOCKS5_HELLO),
+            (Sv, SOCKS5_CHOSEN),
+            (Cl, &request),
+            (Sv, refused),
+        ]);
+        assert!(sessions.is_empty());
+        assert_eq!(stats.not_smtp, 1);
+        let request = connect(80);
+        let (sessions, _) = run(&[
+            (Cl, SOCKS5_HELLO),
+            (Sv, SOCKS5_CHOSEN),
+            (Cl, &request),
+            (Sv, SOCKS5_GRANTED),
+            (Cl, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ]);
+        assert!(sessions.is_empty());
     }
 }

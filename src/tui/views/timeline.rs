@@ -262,15 +262,24 @@ fn explain_line(text: &str, width: usize) -> Line<'static> {
     ])
 }
 
+/// " via SOCKS5 to HOST:PORT" for a session through a proxy, else "".
+pub fn via(s: &crate::model::Session) -> String {
+    match &s.tunnel {
+        Some(t) => format!(" via {} to {}:{}", t.version.name(), t.target, t.port),
+        None => String::new(),
+    }
+}
+
 pub fn render(f: &mut Frame, area: Rect, app: &App) {
     let v = &app.timeline;
     let entry = v.session.and_then(|id| app.store.get(id));
     let title = match entry {
         Some(e) => format!(
-            " Timeline #{} {} → {}{}{} ",
+            " Timeline #{} {} → {}{}{}{} ",
             e.session.id,
             e.session.client,
             e.session.server,
+            via(&e.session),
             if e.open { " (open)" } else { "" },
             if v.teach { " · teaching" } else { "" }
         ),
