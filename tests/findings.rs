@@ -897,6 +897,47 @@ fn test_starttls_response_injection() {
     assert_quiet(&f, "starttls-response-injection");
 }
 
+/// Session `id` from client port `id` to a SOCKS5 proxy on 1080, which
+/// connected it to `target`:25.
+fn through_proxy(id: u64, target: &str, steps: &[(Dir, &[u8])]) -> Session {
+    let mut s = session(id, &format!("192.0.2.1:{id}"), 1080, steps);
+    let t = smtpscope::net::socks::Tunnel {
+        version: smtpscope::net::socks::SocksVersion::V5,
+        target: smtpscope::net::socks::Target::Name(target.as_bytes().to_vec()),
+        port: 25,
+        user: None,
+        password: None,
+        consumed: [0, 0],
+    };
+    s.tunnel = Some(smtpscope::model::TunnelInfo::new(&t));
+    s
+}
+
+#[test]
+fn test_starttls_stripping_judges_each_target_behind_one_proxy() {
+    let mut a = Analyzer::new(AnalysisConfig::default());
+    let quit = [GREET, EHLO, CAPS, (C, b"QUIT\r\n"), (S, b"221 bye\r\n")];
+    let plain = script(&[GREET, EHLO, CAPS_PLAIN], mail(b"x\r\n.\r\n"));
+    let offers = through_proxy(1, "mx.a.example", &quit);
+    assert_quiet(&a.findings(&offers), "starttls-stripping-indicator");
+    // Another mail server behind the same proxy never offered STARTTLS.
+    let other = through_proxy(2, "mx.b.example", &plain);
+    assert_quiet(&a.findings(&other), "starttls-stripping-indicator");
+    // The first one's STARTTLS gone is stripping, named by its target.
+    let same = through_proxy(3, "mx.a.example", &plain);
+    let f = a.findings(&same);
+    assert_raised(&same, &f, "starttls-stripping-indicator", High);
+    let summary = &f
+        .iter()
+        .find(|x| x.id == "starttls-stripping-indicator")
+        .unwrap()
+        .summary;
+    assert!(
+        summary.starts_with("mx.a.example:25 via proxy 198.51.100.25:1080"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn test_starttls_stripping_across_sessions() {
     let mut a = Analyzer::new(AnalysisConfig::default());

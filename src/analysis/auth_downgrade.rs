@@ -3,10 +3,9 @@
 //! an earlier session and now offers only plaintext ones (RFC 4954 §4: a
 //! client may compare the lists to detect an active down-negotiation).
 
-use std::net::SocketAddr;
-
 use super::Severity::*;
 use super::*;
+use crate::model::Service;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "auth-mechanism-downgrade",
@@ -71,7 +70,7 @@ struct Server {
 /// The cross-session baseline of what each server advertised.
 #[derive(Default)]
 pub struct State {
-    servers: Tracker<SocketAddr, Server>,
+    servers: Tracker<Service, Server>,
 }
 
 impl State {
@@ -87,7 +86,7 @@ impl State {
         if mechs.is_empty() {
             return;
         }
-        let srv = self.servers.entry(&s.server);
+        let srv = self.servers.entry(&s.service());
         let strong_now: Vec<&String> = mechs.iter().filter(|m| strong(m)).collect();
         if !strong_now.is_empty() {
             for m in strong_now {
@@ -103,7 +102,7 @@ impl State {
         }
         let summary = format!(
             "{} offered {} in session #{} but only {} in this session's EHLO reply",
-            s.server,
+            s.service(),
             srv.strong
                 .iter()
                 .map(|m| wire(m))

@@ -2,10 +2,9 @@
 //! offered it in an earlier session, or advertised and then answered as
 //! an unknown command (RFC 5321 §4.2.4 forbids that combination).
 
-use std::net::SocketAddr;
-
 use super::Severity::*;
 use super::*;
+use crate::model::Service;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "starttls-stripping-indicator",
@@ -24,7 +23,7 @@ struct Server {
 
 #[derive(Default)]
 pub struct State {
-    servers: Tracker<SocketAddr, Server>,
+    servers: Tracker<Service, Server>,
 }
 
 impl State {
@@ -39,7 +38,7 @@ impl State {
                 if let Some((r, code @ (500 | 502))) = c.reply(s) {
                     let summary = format!(
                         "{} advertised STARTTLS but answered it {code} (not recognized)",
-                        s.server
+                        s.service()
                     );
                     out.push(
                         Finding::new(&INFO, High, summary, s)
@@ -52,7 +51,7 @@ impl State {
         let Some((_, reply)) = s.ehlo_reply() else {
             return;
         };
-        let srv = self.servers.entry(&s.server);
+        let srv = self.servers.entry(&s.service());
         if s.capabilities.starttls {
             srv.offered_in = Some(s.id.0);
             return;
@@ -60,7 +59,7 @@ impl State {
         if let Some(earlier) = srv.offered_in {
             let summary = format!(
                 "{} offered STARTTLS in session #{earlier} but not in this session's EHLO reply",
-                s.server
+                s.service()
             );
             out.push(Finding::new(&INFO, High, summary, s).event(s, reply));
         }

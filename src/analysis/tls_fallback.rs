@@ -1,11 +1,12 @@
 //! A failed TLS handshake followed by a cleartext session from the same
 //! client to the same server.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use super::Severity::*;
 use super::*;
 use crate::capture::Timestamp;
+use crate::model::Service;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: "tls-fallback-to-plaintext",
@@ -29,7 +30,7 @@ struct Failed {
 
 #[derive(Default)]
 pub struct State {
-    failed: Tracker<(IpAddr, SocketAddr), Failed>,
+    failed: Tracker<(IpAddr, Service), Failed>,
 }
 
 impl State {
@@ -38,7 +39,7 @@ impl State {
     }
 
     pub fn check(&mut self, s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
-        let key = (s.client.ip(), s.server);
+        let key = (s.client.ip(), s.service());
         if s.tls.started && !s.tls.implicit && s.tls.bytes[1] < MIN_HANDSHAKE_BYTES {
             let e = self.failed.entry(&key);
             e.session = s.id.0;
@@ -61,14 +62,15 @@ impl State {
         let Some(cmd) = s.first_command(&["AUTH", "MAIL"]) else {
             return;
         };
-        let sev = if cmd.verb == "AUTH" || is_submission_port(s.server.port()) {
+        let sev = if cmd.verb == "AUTH" || is_submission_port(s.service_port()) {
             High
         } else {
             Low
         };
         let summary = format!(
             "TLS failed in session #{session}; the client came back to {} and sent {} in clear",
-            s.server, cmd.verb
+            s.service(),
+            cmd.verb
         );
         let session = *session;
         let f = Finding::new(&INFO, sev, summary, s).event(s, cmd.idx);

@@ -32,7 +32,7 @@ use crate::smtp::tls::{version_name, ClientHello};
 
 /// Bytes from the wire. `Display` is escaped (safe for terminals);
 /// serialization is lossy UTF-8 (JSON escapes control characters itself).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WireText(pub Vec<u8>);
 
 impl WireText {
@@ -74,6 +74,33 @@ impl Session {
     /// through a tunnel, else the TCP server's.
     pub fn service_port(&self) -> u16 {
         self.tunnel.as_ref().map_or(self.server.port(), |t| t.port)
+    }
+
+    /// The mail service the session reached, for rules that compare
+    /// sessions with the same server: one proxy serves many servers.
+    pub fn service(&self) -> Service {
+        Service {
+            server: self.server,
+            target: self.tunnel.as_ref().map(|t| (t.target.clone(), t.port)),
+        }
+    }
+}
+
+/// A TCP server, and for a session through a proxy (the server) the target
+/// the client asked it for. Shown escaped, as "target:port via proxy" or
+/// the server's address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Service {
+    pub server: SocketAddr,
+    pub target: Option<(WireText, u16)>,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            Some((host, port)) => write!(f, "{host}:{port} via proxy {}", self.server),
+            None => write!(f, "{}", self.server),
+        }
     }
 }
 

@@ -16,9 +16,10 @@
 use super::Dir;
 
 /// Bytes of one direction held while the handshake is read. A SOCKS5
-/// handshake is at most 513 bytes (authentication) plus 262 (request);
-/// a SOCKS4 user id has no stated limit, and one this long is not one.
-pub const MAX_HANDSHAKE: usize = 1024;
+/// client sends at most 257 bytes (method offer), 513 (RFC 1929 login) and
+/// 262 (request): 1,032; a SOCKS4 user id has no stated limit, and one
+/// that long is not one.
+pub const MAX_HANDSHAKE: usize = 1032;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum SocksVersion {
@@ -50,7 +51,8 @@ pub enum Target {
 }
 
 /// A granted CONNECT: the stream after the handshake is the tunnel's.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` masks the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Tunnel {
     pub version: SocksVersion,
     pub target: Target,
@@ -61,6 +63,19 @@ pub struct Tunnel {
     pub password: Option<Vec<u8>>,
     /// Handshake bytes of each direction, indexed by [`Dir::index`].
     pub consumed: [usize; 2],
+}
+
+impl std::fmt::Debug for Tunnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tunnel")
+            .field("version", &self.version)
+            .field("target", &self.target)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("consumed", &self.consumed)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -435,6 +450,28 @@ mod tests {
         let mut h = Handshake::new();
         h.feed(Cl, b"\x04\x01\x00\x19\x7f\x00\x00\x01");
         assert_eq!(h.feed(Cl, &[b'u'; MAX_HANDSHAKE]), Verdict::No);
+    }
+
+    #[test]
+    fn test_longest_valid_socks5_handshake_is_accepted() {
+        let mut client = vec![5, 255];
+        client.extend(0..=254u8);
+        client.extend([1, 255]);
+        client.extend([b'u'; 255]);
+        client.push(255);
+        client.extend([b'p'; 255]);
+        client.extend([5, 1, 0, 3, 255]);
+        client.extend([b'h'; 255]);
+        client.extend([0, 25]);
+        assert_eq!(client.len(), MAX_HANDSHAKE);
+        let mut h = Handshake::new();
+        assert_eq!(h.feed(Cl, &client), Verdict::Undecided);
+        let t = tunnel(h.feed(Sv, b"\x05\x02\x01\x00\x05\x00\x00\x01\0\0\0\0\0\0"));
+        assert_eq!(t.consumed[0], MAX_HANDSHAKE);
+        assert!(
+            !format!("{t:?}").contains("ppp"),
+            "Debug shows the password"
+        );
     }
 
     #[test]

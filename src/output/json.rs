@@ -482,6 +482,13 @@ mod tests {
                 "bytes_s2c": s.tls.bytes[1],
             },
             "auth": auth,
+            "tunnel": s.tunnel.as_ref().map(|t| json!({
+                "protocol": t.version,
+                "target": t.target,
+                "port": t.port,
+                "user": t.user,
+                "password": t.password.as_ref().map(|x| if opts.show_secrets { x.reveal().to_string() } else { x.to_string() }),
+            })),
             "transactions": s.transactions.iter().map(reference_transaction_json).collect::<Vec<_>>(),
             "warnings": s.warnings,
             "gaps": s.gaps,
@@ -549,7 +556,8 @@ mod tests {
         })
     }
 
-    /// Every session of every capture in captures/, analysed (so that
+    /// Every session of every capture in captures/ (the SOCKS ones give a
+    /// tunnel with a password), analysed (so that
     /// warnings are there), plus one with every AUTH field set (NTLM
     /// domain and workstation, a secret): the direct writer's bytes equal
     /// those of the `Value` the code before it built, with and without

@@ -54,7 +54,9 @@ enum Held {
 enum Conn {
     /// On an SMTP port, no payload yet: the decoder is made with the first
     /// byte, so that a SYN flood costs no more than the flow table entry.
-    Quiet,
+    /// Also a SOCKS tunnel to an SMTP port with nothing inside it yet (a
+    /// proxy checker may close it there: no session either).
+    Quiet(Option<Box<Tunnel>>),
     Detecting {
         detector: Detector,
         /// While a SOCKS handshake may be starting: the detector is fed
@@ -121,13 +123,14 @@ fn wake<'c>(
     stats: &mut PipelineStats,
     meta: &ConnMeta,
 ) -> Option<&'c mut Live> {
-    if matches!(conn, Conn::Quiet) {
+    if let Conn::Quiet(tunnel) = conn {
         stats.smtp_sessions += 1;
-        *conn = Conn::Smtp(Box::new(Live::new(cfg, meta, false, None)));
+        let live = Live::new(cfg, meta, false, tunnel.as_deref());
+        *conn = Conn::Smtp(Box::new(live));
     }
     match conn {
         Conn::Smtp(live) => Some(live),
-        Conn::Quiet | Conn::Detecting { .. } => None,
+        Conn::Quiet(_) | Conn::Detecting { .. } => None,
     }
 }
 
@@ -218,7 +221,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
     pub fn open_sessions(&self) -> impl Iterator<Item = &Session> {
         self.conns.values().filter_map(|c| match c {
             Conn::Smtp(live) => Some(live.builder.session()),
-            Conn::Detecting { .. } | Conn::Quiet => None,
+            Conn::Detecting { .. } | Conn::Quiet(_) => None,
         })
     }
 
@@ -258,7 +261,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
 impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
         if is_smtp_port(conn.server.port(), &self.cfg.extra_ports) {
-            self.conns.insert(conn.id, Conn::Quiet);
+            self.conns.insert(conn.id, Conn::Quiet(None));
             return Interest::Keep;
         }
         if self.cfg.only_ports {
@@ -283,7 +286,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             return Interest::Ignore;
         };
         match state {
-            Conn::Smtp(_) | Conn::Quiet => {
+            Conn::Smtp(_) | Conn::Quiet(_) => {
                 if let Some(live) = wake(state, &self.cfg.decoder, &mut self.stats, conn) {
                     let d = live.dir(dir);
                     live.decoder.feed(d, chunk, &mut self.events);
@@ -312,9 +315,14 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                             after_handshake(held, t.consumed);
                             *held_bytes = held_len(held);
                             let smtp_port = is_smtp_port(t.port, &self.cfg.extra_ports);
+                            if smtp_port && held.is_empty() {
+                                // The proxy was asked for an SMTP port, and
+                                // nothing came through the tunnel yet.
+                                *state = Conn::Quiet(Some(Box::new(t)));
+                                return Interest::Keep;
+                            }
                             *tunnel = Some(Box::new(t));
                             if smtp_port {
-                                // The proxy was asked for an SMTP port.
                                 Detection::Smtp
                             } else {
                                 detect_held(detector, held)
@@ -345,7 +353,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
         match self.conns.get_mut(&conn.id) {
-            Some(state @ (Conn::Smtp(_) | Conn::Quiet)) => {
+            Some(state @ (Conn::Smtp(_) | Conn::Quiet(_))) => {
                 if let Some(live) = wake(state, &self.cfg.decoder, &mut self.stats, conn) {
                     let d = live.dir(dir);
                     live.decoder.gap(d, ts, frame, len, &mut self.events);
@@ -376,7 +384,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 self.on_session.session(live.builder.finish());
             }
             Some(Conn::Detecting { .. }) => self.stats.not_smtp += 1,
-            Some(Conn::Quiet) => self.stats.silent += 1,
+            Some(Conn::Quiet(_)) => self.stats.silent += 1,
             None => {}
         }
     }
@@ -490,6 +498,19 @@ mod tests {
             (Cl, b"\x16\x03\x01\x00\x05hello"),
         ]);
         assert!(sessions[0].tls.implicit);
+    }
+
+    #[test]
+    fn test_empty_tunnel_to_an_smtp_port_is_silent_not_a_session() {
+        let request = connect(25);
+        let (sessions, stats) = run(&[
+            (Cl, SOCKS5_HELLO),
+            (Sv, SOCKS5_CHOSEN),
+            (Cl, &request),
+            (Sv, SOCKS5_GRANTED),
+        ]);
+        assert!(sessions.is_empty());
+        assert_eq!((stats.smtp_sessions, stats.silent), (0, 1));
     }
 
     #[test]
