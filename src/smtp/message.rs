@@ -175,8 +175,14 @@ impl MessageSummary {
             return;
         };
         for header in &root.headers {
-            let value = match &header.value {
-                HeaderValue::Text(text) => text.to_string(),
+            // The raw value decoded here: mail-parser's text folds runs of
+            // whitespace into one space, which RFC 5322 unfolding keeps.
+            let raw_value = raw
+                .get(header.offset_start as usize..header.offset_end as usize)
+                .and_then(|v| catch(|| Some(unstructured(v))));
+            let value = match (&header.value, raw_value) {
+                (_, Some(v)) => v,
+                (HeaderValue::Text(text), None) => text.to_string(),
                 _ => String::new(),
             };
             self.headers.push((header.name.as_str().to_string(), value));
@@ -249,6 +255,62 @@ pub fn body_text(raw: &[u8]) -> Option<String> {
 /// mail-parser is written not to panic, but it carries `debug_assert!`s and
 /// unchecked offset arithmetic on recovery paths that hostile input reaches.
 /// A panic there must cost one message summary, not the whole capture.
+/// An unstructured header value (RFC 5322 §3.2.5) as a reader sees it:
+/// unfolded (§2.2.3: a line break before whitespace goes, the whitespace
+/// stays), RFC 2047 encoded-words decoded, the whitespace between two
+/// adjacent encoded-words dropped (RFC 2047 §6.2); all other whitespace is
+/// kept as it came, runs included, and the value trimmed at both ends.
+/// Bytes outside encoded-words are UTF-8, invalid sequences replaced.
+/// Encoded-words are found also where a sender glued them to text, as mail
+/// clients decode them.
+pub(crate) fn unstructured(raw: &[u8]) -> String {
+    let mut text = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match (b, raw.get(i + 1)) {
+            (b'\r', Some(b'\n')) => i += 2,
+            (b'\n', _) => i += 1,
+            _ => {
+                text.push(b);
+                i += 1;
+            }
+        }
+    }
+    let is_wsp = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = text.iter().position(|b| !is_wsp(b)).unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|b| !is_wsp(b))
+        .map_or(start, |e| e + 1);
+    let text = text.get(start..end).unwrap_or_default();
+
+    let mut out = String::with_capacity(text.len());
+    // Text not yet written, from here; after an encoded-word or not.
+    let mut plain = 0;
+    let mut after_word = false;
+    for at in memchr::memmem::find_iter(text, b"=?") {
+        if at < plain {
+            continue; // inside the word just decoded
+        }
+        let rest = text.get(at + 1..).unwrap_or_default();
+        let mut stream = mail_parser::parsers::MessageStream::new(rest);
+        let Some(decoded) = stream.decode_rfc2047() else {
+            continue;
+        };
+        let between = text.get(plain..at).unwrap_or_default();
+        if !(after_word && between.iter().all(is_wsp)) {
+            out.push_str(&String::from_utf8_lossy(between));
+        }
+        out.push_str(&decoded);
+        plain = at + 1 + stream.offset();
+        after_word = true;
+    }
+    out.push_str(&String::from_utf8_lossy(
+        text.get(plain..).unwrap_or_default(),
+    ));
+    out
+}
+
 pub(crate) fn catch<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .ok()
@@ -682,6 +744,39 @@ mod tests {
         let headers =
             MessageSummary::parse(&crlf("Subject: =?UTF-8?B?w6k=?=\n\nx\n"), false).headers;
         assert_eq!(headers, [("Subject".to_string(), "é".to_string())]);
+    }
+
+    #[test]
+    fn test_unstructured_keeps_whitespace_runs_and_drops_only_line_breaks() {
+        // RFC 5322 §2.2.3: unfolding removes the CRLF, not the WSP after it.
+        assert_eq!(unstructured(b" a  b\r\n   \tc\r\n"), "a  b   \tc");
+        // The Arkime sample: a folded line of 53 spaces before "test".
+        let raw = format!(
+            " =?iso-8859-1?Q?=E9_=EE?= =?iso-8859-1?Q?__?=\r\n{}test",
+            " ".repeat(53)
+        );
+        assert_eq!(
+            unstructured(raw.as_bytes()),
+            format!("é î  {}test", " ".repeat(53))
+        );
+    }
+
+    #[test]
+    fn test_unstructured_encoded_words_rfc2047() {
+        // §6.2: whitespace between adjacent encoded-words is dropped, also
+        // across a fold; whitespace next to plain text is kept.
+        assert_eq!(unstructured(b"=?UTF-8?Q?a?=\r\n =?UTF-8?Q?b?=  c"), "ab  c");
+        assert_eq!(unstructured(b"x =?UTF-8?B?w6k=?= y"), "x é y");
+        // Glued to text, as some senders write it, decoded all the same.
+        assert_eq!(unstructured(b"Re:=?UTF-8?Q?caf=C3=A9?="), "Re:café");
+        // Not an encoded-word: kept as it is.
+        assert_eq!(
+            unstructured(b"=?x =? y ?= =?UTF-8?X?a?="),
+            "=?x =? y ?= =?UTF-8?X?a?="
+        );
+        assert_eq!(unstructured(b"\xff ok"), "\u{fffd} ok");
+        assert_eq!(unstructured(b""), "");
+        assert_eq!(unstructured(b" \r\n "), "");
     }
 
     /// mail-parser decodes GB2312/GBK only with its `full_encoding` feature,
