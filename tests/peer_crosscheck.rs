@@ -47,9 +47,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
      "Arkime caps the file name at 4095 bytes; ours is the whole (longer) name"),
     ("smtp-subject-windows.test:40531", "email.subject",
      "raw 0x92 byte in an unlabelled header: Arkime guesses windows-1252; we replace invalid UTF-8 with U+FFFD (README)"),
-    // --- smtpscope decoder bugs (see the golden/peer report; src/ not changed here) ---
-    ("smtp-bdat-bad-tail-next-mail/test.yaml", "smtp.",
-     "the second MAIL (bob) got no reply (the server closed after its 521), and a transaction is opened only by a MAIL the server accepted; Suricata logs the unanswered one. Known gap: the second message's summary then lands on the first transaction"),
 ];
 
 /// One decoded session, reduced to what peers report.

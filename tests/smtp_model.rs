@@ -408,3 +408,63 @@ fn test_lmtp_per_recipient_replies_after_data_are_paired() {
     assert_eq!(answering.len(), 2);
     assert_eq!(s.timeline[msg].reply, Some(answering[0]));
 }
+
+/// After a message, the client's next MAIL starts another transaction
+/// even when no reply to it is seen (the server closed after an error and
+/// the client had pipelined on, as in suricata-verify's
+/// smtp-bdat-bad-tail-next-mail): the second message must not replace the
+/// first one's summary.
+#[test]
+fn test_message_after_an_unanswered_mail_keeps_the_first_transactions_message() {
+    let steps = |second: &[u8], replies: Option<&[u8]>| -> Vec<(Dir, Vec<u8>)> {
+        let mut client = b"BDAT 21 LAST\r\nSubject: first\r\n\r\nx\r\n".to_vec();
+        client.extend_from_slice(b"MAIL FROM:<bob@example.net>\r\nRCPT TO:<alice@example.org>\r\n");
+        client.extend_from_slice(second);
+        let mut v: Vec<(Dir, Vec<u8>)> = [
+            (Sv, &b"220 mx ESMTP\r\n"[..]),
+            (Cl, b"EHLO c.example\r\n"),
+            (Sv, b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+            (Cl, b"MAIL FROM:<alice@example.org>\r\n"),
+            (Sv, b"250 ok\r\n"),
+            (Cl, b"RCPT TO:<bob@example.net>\r\n"),
+            (Sv, b"250 ok\r\n"),
+        ]
+        .iter()
+        .map(|(d, b)| (*d, b.to_vec()))
+        .collect();
+        v.push((Cl, client));
+        v.extend(replies.map(|r| (Sv, r.to_vec())));
+        v
+    };
+    let summary = |s: &Session| -> Vec<(Option<String>, Option<String>)> {
+        s.transactions
+            .iter()
+            .map(|t| {
+                (
+                    t.mail_from.as_ref().map(|m| m.lossy()),
+                    t.message.as_ref().and_then(|m| m.subject.clone()),
+                )
+            })
+            .collect()
+    };
+    let expected = [
+        (Some("alice@example.org".into()), Some("first".into())),
+        (Some("bob@example.net".into()), Some("second".into())),
+    ];
+    // No reply after the first message: the server had closed.
+    let s = build(
+        &steps(b"DATA\r\nSubject: second\r\n\r\ny\r\n.\r\n", None),
+        &[],
+    );
+    assert_eq!(summary(&s), expected);
+    // BDAT needs no 354, so a pipelining client's second message can come
+    // before the server answers its MAIL: that late 250 belongs to the
+    // transaction the message opened, and opens no third one.
+    let bdat = b"BDAT 22 LAST\r\nSubject: second\r\n\r\ny\r\n";
+    let s = build(
+        &steps(bdat, Some(b"250 one\r\n250 ok\r\n250 ok\r\n250 two\r\n")),
+        &[],
+    );
+    assert_eq!(summary(&s), expected);
+    assert!(s.transactions.iter().all(|t| t.completed));
+}

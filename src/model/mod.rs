@@ -209,7 +209,9 @@ pub struct Transaction {
     /// None when content arrived without an accepted MAIL (kept anyway).
     pub mail_from: Option<WireText>,
     pub mail_params: Vec<Param>,
-    /// The first [`ModelConfig::max_recipients`] answered RCPTs.
+    /// The first [`ModelConfig::max_recipients`] answered RCPTs, then
+    /// those never answered (the server closed, the capture ended), with
+    /// no code.
     pub rcpt_to: Vec<Recipient>,
     /// Every answered RCPT, listed or not.
     pub rcpt_count: u64,
@@ -235,6 +237,8 @@ pub struct Transaction {
     /// bytes, non-canonical end-of-data sequences with what follows them);
     /// counted while streaming, so rules need not keep the message.
     pub content: Option<crate::smtp::data::DataStats>,
+    /// The seq of the MAIL command that opened it.
+    pub mail_seq: Option<u32>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -397,6 +401,17 @@ pub struct SessionBuilder {
     req_index: FxHashMap<ReqKey, usize>,
     /// The transaction MAIL opened and no final reply/RSET closed yet.
     open_txn: Option<usize>,
+    /// A MAIL sent after the open transaction's message and not (yet)
+    /// answered: its seq and sender.
+    unanswered_mail: Option<(u32, Option<WireText>)>,
+    /// The transaction a message opened for such a MAIL (its seq), so
+    /// that the MAIL's reply, if it comes after all, does not open another.
+    opened_for_mail: Option<(u32, usize)>,
+    /// The transaction of each message awaiting its final reply, by the
+    /// seq of the request that reply answers.
+    message_txn: BTreeMap<u32, usize>,
+    /// The seqs of the MAIL commands sent (the last few hundred).
+    mails: BTreeMap<u32, ()>,
     /// Seq of the last AUTH response line (its reply links to it).
     last_auth_response: Option<usize>,
     /// EHLO/HELO/LHLO commands waiting for their reply: verb and name.
@@ -457,6 +472,10 @@ impl SessionBuilder {
             commands: BTreeMap::new(),
             req_index: FxHashMap::default(),
             open_txn: None,
+            unanswered_mail: None,
+            opened_for_mail: None,
+            message_txn: BTreeMap::new(),
+            mails: BTreeMap::new(),
             last_auth_response: None,
             hellos: BTreeMap::new(),
             lmtp_final: None,
@@ -473,8 +492,43 @@ impl SessionBuilder {
         &self.s
     }
 
-    pub fn finish(self) -> Session {
+    pub fn finish(mut self) -> Session {
+        self.unanswered_recipients();
         self.s
+    }
+
+    /// RCPTs never answered are listed in the transaction of the MAIL they
+    /// followed, with no code: the client asked for them.
+    fn unanswered_recipients(&mut self) {
+        let rcpts = std::mem::take(&mut self.commands)
+            .into_iter()
+            .filter(|(_, c)| c.verb == Verb::Rcpt);
+        for (seq, cmd) in rcpts {
+            let Args::Path { address, params } = cmd.args else {
+                continue;
+            };
+            let Some((&mail, _)) = self.mails.range(..seq).next_back() else {
+                continue;
+            };
+            let max = self.cfg.max_recipients;
+            if let Some(t) = self
+                .s
+                .transactions
+                .iter_mut()
+                .rev()
+                .find(|t| t.mail_seq == Some(mail))
+                .filter(|t| t.rcpt_to.len() < max)
+            {
+                t.rcpt_to.push(Recipient {
+                    address: WireText::from_str_lossy(&address),
+                    params,
+                    code: None,
+                    accepted: false,
+                    enhanced: None,
+                    delivery: None,
+                });
+            }
+        }
     }
 
     pub fn apply_all(&mut self, events: impl IntoIterator<Item = Event>) {
@@ -566,6 +620,10 @@ impl SessionBuilder {
                 }
                 if matches!(c.command.verb, Verb::Mail | Verb::Rcpt | Verb::Bdat) {
                     remember(&mut self.commands, c.seq, c.command.clone());
+                }
+                if c.command.verb == Verb::Mail {
+                    remember(&mut self.mails, c.seq, ());
+                    self.mail_after_message(c.seq, &c.command);
                 }
             }
             EventKind::Reply(ref r) => {
@@ -774,8 +832,20 @@ impl SessionBuilder {
             }
             // RFC 5321 §4.1.1.2: an accepted MAIL opens a transaction.
             Request::Command { verb: Verb::Mail } => {
+                self.unanswered_mail = None;
                 let cmd = self.commands.remove(&seq);
-                if code.is_positive() && self.s.transactions.len() < self.cfg.max_transactions {
+                if let Some((_, i)) = self.opened_for_mail.take().filter(|&(s, _)| s == seq) {
+                    // Its message came first (pipelined past DATA): the
+                    // transaction it opened is this MAIL's.
+                    if let (Some(t), Some(Args::Path { params, .. })) = (
+                        self.s.transactions.get_mut(i),
+                        cmd.as_ref().map(|c| &c.args),
+                    ) {
+                        t.mail_params = params.clone();
+                    }
+                } else if code.is_positive()
+                    && self.s.transactions.len() < self.cfg.max_transactions
+                {
                     let (from, params) = match cmd.as_ref().map(|c| &c.args) {
                         Some(Args::Path { address, params }) => {
                             (Some(WireText::from_str_lossy(address)), params.clone())
@@ -786,6 +856,7 @@ impl SessionBuilder {
                         start: ts,
                         mail_from: from,
                         mail_params: params,
+                        mail_seq: Some(seq),
                         ..Transaction::default()
                     });
                     self.open_txn = Some(self.s.transactions.len() - 1);
@@ -842,7 +913,7 @@ impl SessionBuilder {
     /// The reply that ends a message; in LMTP the first of one per
     /// accepted recipient, the rest taken by `on_answer`.
     fn message_reply(&mut self, seq: u32, reply: &crate::smtp::reply::Reply) {
-        let idx = self.final_reply(reply);
+        let idx = self.final_reply(seq, reply);
         if let (Some(i), Some(Verb::Lhlo)) = (idx, &self.s.helo_verb) {
             self.lmtp_delivery(i, 0, reply.code);
             self.lmtp_final = Some((seq, i, 1));
@@ -862,7 +933,21 @@ impl SessionBuilder {
         t.completed |= code.is_positive();
     }
 
-    fn final_reply(&mut self, reply: &crate::smtp::reply::Reply) -> Option<usize> {
+    fn final_reply(&mut self, seq: u32, reply: &crate::smtp::reply::Reply) -> Option<usize> {
+        // The transaction this message went to; under pipelining the open
+        // one may already be the next (a BDAT message sent before the
+        // previous message's reply came).
+        if let Some(i) = self.message_txn.remove(&seq) {
+            if self.open_txn == Some(i) {
+                self.open_txn = None;
+            }
+            if let Some(t) = self.s.transactions.get_mut(i) {
+                t.code = Some(reply.code);
+                t.enhanced = reply.enhanced;
+                t.completed = reply.code.is_positive();
+            }
+            return Some(i);
+        }
         let idx = self.open_txn.take().or_else(|| {
             // The message event may have created an orphan transaction.
             self.s
@@ -880,15 +965,44 @@ impl SessionBuilder {
         idx
     }
 
+    /// A MAIL once the open transaction has its message starts another
+    /// (RFC 5321 §4.1.1.2): the next message is not that transaction's,
+    /// even if this MAIL is never answered (the server closed, the capture
+    /// ended). A MAIL before the message is a nested MAIL, refused with 503
+    /// while the transaction goes on.
+    fn mail_after_message(&mut self, seq: u32, mail: &Command) {
+        let Some(i) = self.open_txn else { return };
+        if self
+            .s
+            .transactions
+            .get(i)
+            .is_some_and(|t| t.message.is_some())
+        {
+            self.open_txn = None;
+            let from = match &mail.args {
+                Args::Path { address, .. } => Some(WireText::from_str_lossy(address)),
+                _ => None,
+            };
+            self.unanswered_mail = Some((seq, from));
+        }
+    }
+
     fn on_message(&mut self, head: (Timestamp, u64, Dir), m: MessageEvent, complete: bool) {
         let idx = match self.open_txn {
             Some(i) => Some(i),
             None if self.s.transactions.len() < self.cfg.max_transactions => {
+                // No transaction the server opened: the message still gets
+                // one (a capture that began mid-transaction, or a MAIL
+                // never answered), with the sender that MAIL named.
+                let (mail_seq, mail_from) = self.unanswered_mail.take().unzip();
                 self.s.transactions.push(Transaction {
                     start: head.0,
+                    mail_from: mail_from.flatten(),
+                    mail_seq,
                     ..Transaction::default()
                 });
                 let i = self.s.transactions.len() - 1;
+                self.opened_for_mail = mail_seq.map(|seq| (seq, i));
                 self.open_txn = Some(i);
                 Some(i)
             }
@@ -902,6 +1016,7 @@ impl SessionBuilder {
             self.req_index.insert(ReqKey::DataEnd(m.seq), ti);
         }
         let Some(i) = idx else { return };
+        remember(&mut self.message_txn, m.seq, i);
         let tx = &mut self.s.transactions[i];
         tx.transfer = Some(m.kind);
         tx.data_bytes = Some(m.size);

@@ -262,6 +262,13 @@ impl<'a> SessionJson<'a> {
     }
 }
 
+/// Answered RCPTs not listed (past the cap); the listed ones never
+/// answered have no code.
+fn rcpt_dropped(t: &Transaction) -> u64 {
+    let listed = t.rcpt_to.iter().filter(|r| r.code.is_some()).count() as u64;
+    t.rcpt_count.saturating_sub(listed)
+}
+
 /// A secret as the options say: masked unless `--show-secrets`.
 fn shown(secret: &Secret, opts: &OutputOptions) -> String {
     if opts.show_secrets {
@@ -298,7 +305,7 @@ impl<'a> TransactionJson<'a> {
             }),
             message_complete: t.message_complete,
             rcpt_count: t.rcpt_count,
-            rcpt_dropped: t.rcpt_count.saturating_sub(t.rcpt_to.len() as u64),
+            rcpt_dropped: rcpt_dropped(t),
             rcpt_rejected: t.rcpt_rejected,
             rcpt_to: t
                 .rcpt_to
@@ -545,7 +552,7 @@ mod tests {
             })).collect::<Vec<_>>(),
             "rcpt_count": t.rcpt_count,
             "rcpt_rejected": t.rcpt_rejected,
-            "rcpt_dropped": t.rcpt_count - t.rcpt_to.len() as u64,
+            "rcpt_dropped": t.rcpt_count - t.rcpt_to.iter().filter(|r| r.code.is_some()).count() as u64,
             "transfer": t.transfer,
             "data_bytes": t.data_bytes,
             "code": t.code,
