@@ -27,7 +27,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
         let summary = format!(
             "{} answered {} with {} line(s) naming addresses: {}",
-            s.server,
+            s.service(),
             c.verb,
             lines.len(),
             short(lines[0].get(4..).unwrap_or(""), 100)

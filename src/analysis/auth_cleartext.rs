@@ -95,7 +95,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
             "AUTH {} in cleartext for user {} to {}: {}; the {} crossed the network readable",
             wire(&a.mechanism),
             user.as_deref().unwrap_or("(not decoded)"),
-            s.server,
+            s.service(),
             outcome,
             what
         );

@@ -30,7 +30,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     }
     let summary = format!(
         "{} offers AUTH {} before TLS{}",
-        s.server,
+        s.service(),
         offered.join(" "),
         if s.capabilities.starttls {
             " (STARTTLS is offered too, but not required first)"

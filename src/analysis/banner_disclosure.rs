@@ -84,7 +84,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
         let summary = format!(
             "{} names its software{}: {}",
-            s.server,
+            s.service(),
             ver.map(|v| format!(" and version {v}")).unwrap_or_default(),
             short(text, 100)
         );

@@ -43,7 +43,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         let own = text.contains(&s.client.ip().to_string());
         let summary = format!(
             "{} replied {code} citing {list}{}: {}",
-            s.server,
+            s.service(),
             if own {
                 format!(" and naming client {}", s.client.ip())
             } else {

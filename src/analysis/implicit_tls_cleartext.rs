@@ -25,7 +25,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         "plaintext SMTP on implicit-TLS port {} ({} -> {})",
         s.service_port(),
         s.client,
-        s.server
+        s.service()
     );
     let mut f = Finding::new(&INFO, High, summary, s).frame(a.frame);
     if !s.timeline.is_empty() {

@@ -35,7 +35,7 @@ pub fn check(s: &Facts, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         }
         let summary = format!(
             "{} accepted ({code}) relaying to {} for unauthenticated client {}",
-            s.server,
+            s.service(),
             wire(&domain),
             s.client.ip()
         );

@@ -25,7 +25,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         .as_ref()
         .map(|g| short(&g.to_string(), 100))
         .unwrap_or_default();
-    let summary = format!("{} refused the session with {code}: {text}", s.server);
+    let summary = format!("{} refused the session with {code}: {text}", s.service());
     let mut f = Finding::new(&INFO, Info, summary, s);
     if let Some(i) = s
         .timeline

@@ -48,7 +48,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         if c.frame > rf {
             let summary = format!(
                 "{} answered STARTTLS with 220 but both sides went on in plaintext SMTP: TLS never started (a middlebox, or a capture behind a TLS terminator?)",
-                s.server
+                s.service()
             );
             let mut f = Finding::new(&super::starttls_stripping::INFO, High, summary, s);
             if let Some(st) = &starttls {

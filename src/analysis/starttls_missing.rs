@@ -32,7 +32,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     };
     let summary = format!(
         "{} did not offer STARTTLS; the client went on in clear with {}",
-        s.server,
+        s.service(),
         short(next.t.lines.first().map(String::as_str).unwrap_or(""), 80)
     );
     out.push(

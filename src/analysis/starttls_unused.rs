@@ -37,7 +37,7 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
     };
     let summary = format!(
         "{} offered STARTTLS but the client {} in clear on port {}",
-        s.server,
+        s.service(),
         what,
         s.service_port()
     );

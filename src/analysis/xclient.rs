@@ -25,7 +25,7 @@ pub fn check(s: &Facts, cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         };
         let summary = format!(
             "{} accepted ({code}) {} {} from {}",
-            s.server,
+            s.service(),
             c.verb,
             short(c.arg, 80),
             s.client.ip()
