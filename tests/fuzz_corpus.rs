@@ -67,8 +67,8 @@ fn test_smtp_session_corpus_text_is_escaped_and_json_round_trips() {
 }
 
 #[test]
-fn test_socks_corpus_verdict_does_not_depend_on_chunking() {
-    replay("socks", harness::socks);
+fn test_proxy_corpus_verdict_does_not_depend_on_chunking() {
+    replay("proxy", harness::proxy);
 }
 
 #[test]

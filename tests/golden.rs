@@ -74,8 +74,12 @@
 //!   authenticating one. The greeting frame is the first after the proxy's reply
 //!   (11, 13, 8), and counters.bytes are the stream bytes minus the handshake the
 //!   recording helper read with tshark (client 13/35/9 bytes, proxy 12/14/8):
-//!   349/331, 370/331, 349/331. Subjects and Message-Ids vs record-socks.sh;
+//!   349/331, 370/331, 349/331. Subjects and Message-Ids vs record-proxies.sh;
 //!   data_bytes 246 and 267 differ by exactly the longer Subject and Message-Id.
+//! - http-connect-smtp: the same through tinyproxy on :8888 (`tunnel.protocol`
+//!   http-connect, target 127.0.0.1:2525); greeting frame 8; counters.bytes 362/331
+//!   = 419/401 stream bytes minus the 57-byte CONNECT request and the 70-byte 200
+//!   response; data_bytes 259 = 246 + 7 (Subject) + 6 (Message-Id).
 //! - tour: 12-line EHLO (AUTH PLAIN LOGIN), VRFY 252 2.0.0 / 550 5.1.1, AUTH PLAIN alice
 //!   masked, pipelined MAIL SIZE=420 + RCPT nobody 550 + RCPT bob 250 + DATA 354 (frames
 //!   15/16), data 369 = tour.py's message dot-unstuffed; BDAT 181 + 90 LAST -> 271
@@ -122,6 +126,7 @@ const CASES: &[(&str, &str)] = &[
     ("socks5-smtp.pcap", "socks5-smtp"),
     ("socks5-auth-smtp.pcap", "socks5-auth-smtp"),
     ("socks4-smtp.pcap", "socks4-smtp"),
+    ("http-connect-smtp.pcap", "http-connect-smtp"),
     ("tour.pcap", "tour"),
     ("sll-any-interface.pcap", "sll-any-interface"),
     ("sll2-any-interface.pcap", "sll2-any-interface"),

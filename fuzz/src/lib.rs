@@ -713,14 +713,14 @@ pub fn eml_export(data: &[u8]) {
     );
 }
 
-/// A SOCKS handshake: `data[0]` is where the client's bytes end (modulo
+/// A proxy handshake (SOCKS or HTTP CONNECT): `data[0]` is where the client's bytes end (modulo
 /// the rest's length), the client's bytes follow, then the server's. The
 /// verdict fed all at once (client, then server) must be the one fed a
 /// byte at a time (client and server alternating): the same tunnel, "no",
 /// or still undecided; and a tunnel's handshake lengths must lie within
 /// what each side sent.
-pub fn socks(data: &[u8]) {
-    use smtpscope::net::socks::{Handshake, Verdict};
+pub fn proxy(data: &[u8]) {
+    use smtpscope::net::proxy::{Handshake, Verdict};
     let Some((&split, rest)) = data.split_first() else {
         return;
     };

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 
 use crate::capture::Timestamp;
-use crate::net::socks::{SocksVersion, Target, Tunnel};
+use crate::net::proxy::{ProxyProtocol, Target, Tunnel};
 use crate::net::{ConnId, ConnMeta, Dir};
 use crate::output::escape::escape_bytes;
 use crate::smtp::auth::{Secret, SecretKind};
@@ -61,7 +61,7 @@ impl Serialize for WireText {
 /// the proxy, and the SMTP server is the target the client asked it for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TunnelInfo {
-    pub version: SocksVersion,
+    pub version: ProxyProtocol,
     /// An IP address, or the host name the client had the proxy resolve.
     pub target: WireText,
     pub port: u16,

@@ -12,9 +12,9 @@
 pub mod flow;
 pub mod ip;
 pub mod link;
+pub mod proxy;
 pub mod reassembly;
 pub mod seq;
-pub mod socks;
 pub mod stats;
 
 use std::net::SocketAddr;

@@ -22,7 +22,7 @@ use super::escape::is_dangerous;
 use super::{OutputOptions, SessionWriter};
 use crate::capture::Timestamp;
 use crate::model::{AnomalyRecord, Session, TimelineEvent, TimelineKind, Transaction, WireText};
-use crate::net::socks::SocksVersion;
+use crate::net::proxy::ProxyProtocol;
 use crate::net::Dir;
 use crate::smtp::auth::{Secret, SecretKind};
 use crate::smtp::command::Param;
@@ -84,7 +84,7 @@ struct SessionJson<'a> {
 struct TunnelJson<'a> {
     password: Option<String>,
     port: u16,
-    protocol: SocksVersion,
+    protocol: ProxyProtocol,
     target: &'a WireText,
     user: &'a Option<WireText>,
 }

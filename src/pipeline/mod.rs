@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
 use crate::model::{Session, SessionBuilder};
-use crate::net::socks::{self, Tunnel};
+use crate::net::proxy::{self, Tunnel};
 use crate::net::{Chunk, CloseReason, ConnId, ConnMeta, Dir, Interest, StreamSink};
 use crate::smtp::detect::{is_implicit_tls_port, is_smtp_port, Detection, Detector};
 use crate::smtp::event::Event;
@@ -61,7 +61,7 @@ enum Conn {
         detector: Detector,
         /// While a SOCKS handshake may be starting: the detector is fed
         /// once it is decided, from what is held.
-        socks: Option<socks::Handshake>,
+        proxy: Option<proxy::Handshake>,
         /// A granted SOCKS CONNECT: `held` starts after the handshake.
         tunnel: Option<Box<Tunnel>>,
         held: Vec<Held>,
@@ -272,7 +272,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             conn.id,
             Conn::Detecting {
                 detector: Detector::new(),
-                socks: Some(socks::Handshake::new()),
+                proxy: Some(proxy::Handshake::new()),
                 tunnel: None,
                 held: Vec::new(),
                 held_bytes: 0,
@@ -296,22 +296,22 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             }
             Conn::Detecting {
                 detector,
-                socks,
+                proxy,
                 tunnel,
                 held,
                 held_bytes,
             } => {
                 *held_bytes += chunk.bytes.len();
                 held.push(Held::Data(dir, chunk.ts, chunk.frame, chunk.bytes.to_vec()));
-                let verdict = match socks {
+                let verdict = match proxy {
                     Some(handshake) => match handshake.feed(dir, chunk.bytes) {
-                        socks::Verdict::Undecided => Detection::Undecided,
-                        socks::Verdict::No => {
-                            *socks = None;
+                        proxy::Verdict::Undecided => Detection::Undecided,
+                        proxy::Verdict::No => {
+                            *proxy = None;
                             detect_held(detector, held)
                         }
-                        socks::Verdict::Tunnel(t) => {
-                            *socks = None;
+                        proxy::Verdict::Tunnel(t) => {
+                            *proxy = None;
                             after_handshake(held, t.consumed);
                             *held_bytes = held_len(held);
                             let smtp_port = is_smtp_port(t.port, &self.cfg.extra_ports);
@@ -362,13 +362,13 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             }
             Some(Conn::Detecting {
                 held,
-                socks,
+                proxy,
                 detector,
                 ..
             }) => {
                 held.push(Held::Gap(dir, ts, frame, len));
                 // A handshake with a hole in it cannot be followed.
-                if socks.take().is_some() {
+                if proxy.take().is_some() {
                     detect_held(detector, held);
                 }
             }
@@ -393,7 +393,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::socks::SocksVersion;
+    use crate::net::proxy::ProxyProtocol;
     use crate::net::RoleSource;
     use Dir::{ClientToServer as Cl, ServerToClient as Sv};
 
@@ -453,7 +453,7 @@ mod tests {
         let t = s.tunnel.as_ref().expect("the tunnel is recorded");
         assert_eq!(
             (t.version, t.target.lossy(), t.port),
-            (SocksVersion::V5, "192.0.2.7".into(), 25)
+            (ProxyProtocol::V5, "192.0.2.7".into(), 25)
         );
         assert_eq!(s.service_port(), 25);
         assert_eq!(
@@ -498,6 +498,33 @@ mod tests {
             (Cl, b"\x16\x03\x01\x00\x05hello"),
         ]);
         assert!(sessions[0].tls.implicit);
+    }
+
+    #[test]
+    fn test_smtp_through_http_connect_with_the_greeting_in_the_200s_segment() {
+        let (sessions, _) = run(&[
+            (
+                Cl,
+                b"CONNECT mx.example:587 HTTP/1.1\r\nHost: mx.example:587\r\n\r\n",
+            ),
+            (
+                Sv,
+                b"HTTP/1.1 200 Connection established\r\n\r\n220 mx ESMTP\r\n",
+            ),
+            (Cl, b"EHLO c.example\r\n"),
+            (Sv, b"250 mx\r\n"),
+        ]);
+        let s = &sessions[0];
+        let t = s.tunnel.as_ref().expect("the tunnel is recorded");
+        assert_eq!(
+            (t.version, t.target.lossy(), s.service_port()),
+            (ProxyProtocol::HttpConnect, "mx.example".into(), 587)
+        );
+        assert_eq!(
+            s.greeting.as_ref().map(|g| g.lossy()),
+            Some("mx ESMTP".into())
+        );
+        assert_eq!(s.counters.bytes, [16, 22]);
     }
 
     #[test]

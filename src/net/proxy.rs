@@ -1,42 +1,47 @@
-//! A SOCKS proxy handshake at the start of a TCP stream: SOCKS4 and 4a
-//! (the 4a extension, <https://www.openssh.com/txt/socks4a.protocol>) and
-//! SOCKS5 (RFC 1928, with RFC 1929 username/password authentication).
+//! A proxy handshake at the start of a TCP stream: SOCKS4 and 4a (the 4a
+//! extension, <https://www.openssh.com/txt/socks4a.protocol>), SOCKS5
+//! (RFC 1928, with RFC 1929 username/password authentication), and an HTTP
+//! CONNECT request (RFC 9110 §9.3.6, with `Proxy-Authorization: Basic`).
 //!
 //! Mail sent through a proxy (spam bots on open proxies, clients behind a
-//! corporate SOCKS gateway) reaches the proxy's port, not an SMTP port, and
+//! corporate gateway) reaches the proxy's port, not an SMTP port, and
 //! starts with the proxy's handshake rather than a greeting. [`Handshake`]
 //! reads the first bytes of each direction; once the proxy has granted a
 //! CONNECT it says how many bytes of each direction the handshake took, so
 //! the stream inside the tunnel can be decoded from the next byte.
 //!
-//! It decides fast: a SOCKS client speaks first, so any byte from the
-//! server before the client's, or a first client byte other than 4 or 5,
-//! ends it at once. At most [`MAX_HANDSHAKE`] bytes per direction are held.
+//! It decides fast: a proxy's client speaks first, so any byte from the
+//! server before the client's, or a first client byte other than 4, 5 or
+//! the `C` of `CONNECT`, ends it at once. At most [`MAX_HANDSHAKE`] bytes per direction are held.
 
 use super::Dir;
 
 /// Bytes of one direction held while the handshake is read. A SOCKS5
 /// client sends at most 257 bytes (method offer), 513 (RFC 1929 login) and
 /// 262 (request): 1,032; a SOCKS4 user id has no stated limit, and one
-/// that long is not one.
+/// that long is not one. HTTP CONNECT headers longer than this are not
+/// followed either (proxy clients send a few short lines).
 pub const MAX_HANDSHAKE: usize = 1032;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum SocksVersion {
+pub enum ProxyProtocol {
     #[serde(rename = "socks4")]
     V4,
     #[serde(rename = "socks4a")]
     V4a,
     #[serde(rename = "socks5")]
     V5,
+    #[serde(rename = "http-connect")]
+    HttpConnect,
 }
 
-impl SocksVersion {
+impl ProxyProtocol {
     pub fn name(self) -> &'static str {
         match self {
-            SocksVersion::V4 => "SOCKS4",
-            SocksVersion::V4a => "SOCKS4a",
-            SocksVersion::V5 => "SOCKS5",
+            ProxyProtocol::V4 => "SOCKS4",
+            ProxyProtocol::V4a => "SOCKS4a",
+            ProxyProtocol::V5 => "SOCKS5",
+            ProxyProtocol::HttpConnect => "HTTP CONNECT",
         }
     }
 }
@@ -45,8 +50,8 @@ impl SocksVersion {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     Ip(std::net::IpAddr),
-    /// A host name, resolved by the proxy (SOCKS4a, SOCKS5 type 3); bytes
-    /// from the wire, not checked.
+    /// A host name, resolved by the proxy (SOCKS4a, SOCKS5 type 3, HTTP);
+    /// bytes from the wire, not checked.
     Name(Vec<u8>),
 }
 
@@ -54,12 +59,13 @@ pub enum Target {
 /// Its `Debug` masks the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Tunnel {
-    pub version: SocksVersion,
+    pub version: ProxyProtocol,
     pub target: Target,
     pub port: u16,
-    /// SOCKS4 user id (when not empty), or the RFC 1929 user name.
+    /// SOCKS4 user id (when not empty), the RFC 1929 user name, or the
+    /// HTTP Basic user.
     pub user: Option<Vec<u8>>,
-    /// The RFC 1929 password (a secret: outputs mask it).
+    /// The RFC 1929 or HTTP Basic password (a secret: outputs mask it).
     pub password: Option<Vec<u8>>,
     /// Handshake bytes of each direction, indexed by [`Dir::index`].
     pub consumed: [usize; 2],
@@ -199,11 +205,12 @@ macro_rules! need_address {
 /// `client` and `server`: every byte of each direction held so far.
 fn parse(client: &[u8], server: &[u8]) -> Parsed {
     match client.first() {
-        // A SOCKS client speaks first.
+        // A proxy's client speaks first.
         None if !server.is_empty() => Parsed::No,
         None => Parsed::Incomplete(Dir::ClientToServer.index()),
         Some(4) => socks4(client, server),
         Some(5) => socks5(client, server),
+        Some(b'C') => http_connect(client, server),
         Some(_) => Parsed::No,
     }
 }
@@ -223,12 +230,12 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
     let user = need!(c.until_nul()).to_vec();
     let (version, target) = if ip[..3] == [0, 0, 0] && ip[3] != 0 {
         (
-            SocksVersion::V4a,
+            ProxyProtocol::V4a,
             Target::Name(need!(c.until_nul()).to_vec()),
         )
     } else {
         let ip = std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]);
-        (SocksVersion::V4, Target::Ip(ip.into()))
+        (ProxyProtocol::V4, Target::Ip(ip.into()))
     };
     let mut s = Cursor::new(server, Dir::ServerToClient);
     let reply_version = need!(s.u8());
@@ -308,13 +315,128 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     }
     need!(s.u16());
     Parsed::Tunnel(Tunnel {
-        version: SocksVersion::V5,
+        version: ProxyProtocol::V5,
         target,
         port,
         user,
         password,
         consumed: [c.at, s.at],
     })
+}
+
+/// HTTP CONNECT, RFC 9110 §9.3.6: the request line `CONNECT host:port
+/// HTTP/1.x`, header fields and an empty line; any 2xx response, once its
+/// header ends, turns the connection into a tunnel. A `Proxy-Authorization:
+/// Basic` field (RFC 7617) gives the user and password.
+fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
+    const METHOD: &[u8] = b"CONNECT ";
+    let seen = client.len().min(METHOD.len());
+    if client.get(..seen) != METHOD.get(..seen) {
+        return Parsed::No;
+    }
+    let client_side = Dir::ClientToServer.index();
+    let Some((head, consumed_c)) = http_head(client) else {
+        return Parsed::Incomplete(client_side);
+    };
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let request: Vec<&[u8]> = lines
+        .next()
+        .unwrap_or_default()
+        .split(|&b| b == b' ')
+        .collect();
+    let [_, authority, version] = request[..] else {
+        return Parsed::No;
+    };
+    if !version.starts_with(b"HTTP/1.") {
+        return Parsed::No;
+    }
+    let Some((target, port)) = authority_of(authority) else {
+        return Parsed::No;
+    };
+    let (mut user, mut password) = (None, None);
+    for line in lines {
+        let Some((name, value)) =
+            line.split_at_checked(line.iter().position(|&b| b == b':').unwrap_or(line.len()))
+        else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case(b"Proxy-Authorization") {
+            if let Some((u, p)) = basic_credentials(value.get(1..).unwrap_or_default()) {
+                (user, password) = (Some(u), Some(p));
+            }
+        }
+    }
+    let Some((response, consumed_s)) = http_head(server) else {
+        return Parsed::Incomplete(Dir::ServerToClient.index());
+    };
+    let status = response.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut status = status.split(|&b| b == b' ');
+    let (version, code) = (
+        status.next().unwrap_or_default(),
+        status.next().unwrap_or_default(),
+    );
+    if !version.starts_with(b"HTTP/1.") || code.len() != 3 || code.first() != Some(&b'2') {
+        return Parsed::No;
+    }
+    Parsed::Tunnel(Tunnel {
+        version: ProxyProtocol::HttpConnect,
+        target,
+        port,
+        user,
+        password,
+        consumed: [consumed_c, consumed_s],
+    })
+}
+
+/// An HTTP message head: its text before the empty line, and its length
+/// with that line (CRLF CRLF, or bare LFs as lenient parsers accept).
+fn http_head(data: &[u8]) -> Option<(&[u8], usize)> {
+    let crlf = memchr::memmem::find(data, b"\r\n\r\n").map(|at| (at, at + 4));
+    let lf = memchr::memmem::find(data, b"\n\n").map(|at| (at, at + 2));
+    let (end, consumed) = match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    Some((data.get(..end)?, consumed))
+}
+
+/// `host:port` or `[v6]:port` (RFC 9110 §9.3.6: the authority form).
+fn authority_of(authority: &[u8]) -> Option<(Target, u16)> {
+    let colon = authority.iter().rposition(|&b| b == b':')?;
+    let (host, port) = (authority.get(..colon)?, authority.get(colon + 1..)?);
+    let port: u16 = std::str::from_utf8(port).ok()?.parse().ok()?;
+    let bare = host
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(host);
+    if bare.is_empty() {
+        return None;
+    }
+    let target = match std::str::from_utf8(bare).ok().and_then(|h| h.parse().ok()) {
+        Some(ip) => Target::Ip(ip),
+        None => Target::Name(bare.to_vec()),
+    };
+    Some((target, port))
+}
+
+/// `Basic base64(user:password)` (RFC 7617 §2).
+fn basic_credentials(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    use base64::Engine;
+    let value = value.trim_ascii();
+    let (scheme, token) = value.split_at_checked(value.iter().position(|&b| b == b' ')?)?;
+    if !scheme.eq_ignore_ascii_case(b"Basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token.trim_ascii())
+        .ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some((
+        decoded.get(..colon)?.to_vec(),
+        decoded.get(colon + 1..)?.to_vec(),
+    ))
 }
 
 /// RFC 1928 §5 address: `None` when incomplete, `Some(None)` for an
@@ -362,7 +484,7 @@ mod tests {
         let mut server = V5_SERVER[2..].to_vec();
         server.extend_from_slice(b"220 mx ESMTP\r\n");
         let t = tunnel(h.feed(Sv, &server));
-        assert_eq!(t.version, SocksVersion::V5);
+        assert_eq!(t.version, ProxyProtocol::V5);
         assert_eq!(t.target, Target::Ip("127.0.0.1".parse().unwrap()));
         assert_eq!(t.port, 2525);
         assert_eq!(t.consumed, [V5_CLIENT.len(), V5_SERVER.len()]);
@@ -392,7 +514,7 @@ mod tests {
         let mut h = Handshake::new();
         h.feed(Cl, b"\x04\x01\x00\x19\xc0\x00\x02\x01bob\x00");
         let t = tunnel(h.feed(Sv, b"\x00\x5a\x00\x00\x00\x00\x00\x00EHLO"));
-        assert_eq!(t.version, SocksVersion::V4);
+        assert_eq!(t.version, ProxyProtocol::V4);
         assert_eq!(t.target, Target::Ip("192.0.2.1".parse().unwrap()));
         assert_eq!(t.user.as_deref(), Some(&b"bob"[..]));
         assert_eq!(t.consumed, [12, 8]);
@@ -400,7 +522,7 @@ mod tests {
         let mut h = Handshake::new();
         h.feed(Cl, b"\x04\x01\x00\x19\x00\x00\x00\x01\x00mx.example\x00");
         let t = tunnel(h.feed(Sv, b"\x00\x5a\x00\x00\x00\x00\x00\x00"));
-        assert_eq!(t.version, SocksVersion::V4a);
+        assert_eq!(t.version, ProxyProtocol::V4a);
         assert_eq!(t.target, Target::Name(b"mx.example".to_vec()));
         assert_eq!(t.user, None);
         assert_eq!(t.consumed, [20, 8]);
@@ -472,6 +594,66 @@ mod tests {
             !format!("{t:?}").contains("ppp"),
             "Debug shows the password"
         );
+    }
+
+    #[test]
+    fn test_http_connect_with_basic_auth_then_smtp() {
+        let request = b"CONNECT mx.example.com:25 HTTP/1.1\r\nHost: mx.example.com:25\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n\r\n";
+        let response = b"HTTP/1.1 200 Connection established\r\nProxy-agent: test\r\n\r\n";
+        let mut h = Handshake::new();
+        assert_eq!(h.feed(Cl, request), Verdict::Undecided);
+        let mut server = response.to_vec();
+        server.extend_from_slice(b"220 mx ESMTP\r\n");
+        let t = tunnel(h.feed(Sv, &server));
+        assert_eq!(t.version, ProxyProtocol::HttpConnect);
+        assert_eq!(
+            (t.target, t.port),
+            (Target::Name(b"mx.example.com".to_vec()), 25)
+        );
+        assert_eq!(t.user.as_deref(), Some(&b"alice"[..]));
+        assert_eq!(t.password.as_deref(), Some(&b"s3cret"[..]));
+        assert_eq!(t.consumed, [request.len(), response.len()]);
+    }
+
+    #[test]
+    fn test_http_connect_forms_and_refusals() {
+        let connect = |req: &[u8], resp: &[u8]| {
+            let mut h = Handshake::new();
+            h.feed(Cl, req);
+            h.feed(Sv, resp)
+        };
+        let ok = b"HTTP/1.0 200 OK\n\n";
+        let v6 = b"CONNECT [2001:db8::1]:587 HTTP/1.0\n\n";
+        let t = tunnel(connect(v6, ok));
+        assert_eq!(
+            (t.target, t.port),
+            (Target::Ip("2001:db8::1".parse().unwrap()), 587)
+        );
+        assert_eq!(t.consumed, [v6.len(), ok.len()]);
+        let t = tunnel(connect(b"CONNECT 192.0.2.5:2525 HTTP/1.1\r\n\r\n", ok));
+        assert_eq!(t.target, Target::Ip("192.0.2.5".parse().unwrap()));
+        // Refused, or asking for credentials; a bad request line; GET.
+        let req = b"CONNECT mx:25 HTTP/1.1\r\n\r\n";
+        for resp in [
+            &b"HTTP/1.1 403 Forbidden\r\n\r\n"[..],
+            b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n",
+            b"220 mx\r\n\r\n",
+        ] {
+            assert_eq!(connect(req, resp), Verdict::No, "{resp:?}");
+        }
+        for req in [
+            &b"CONNECT mx HTTP/1.1\r\n\r\n"[..],
+            b"CONNECT mx:99999 HTTP/1.1\r\n\r\n",
+            b"CONNECT :25 HTTP/1.1\r\n\r\n",
+            b"CONNECT mx:25 SMTP\r\n\r\n",
+            b"CONNECTED\r\n",
+            b"COPY x\r\n",
+        ] {
+            assert_eq!(connect(req, ok), Verdict::No, "{req:?}");
+        }
+        let mut h = Handshake::new();
+        assert_eq!(h.feed(Cl, b"CONN"), Verdict::Undecided);
+        assert_eq!(h.feed(Cl, b"ECT mx:25 HTTP/1.1\r\n"), Verdict::Undecided);
     }
 
     #[test]

@@ -1,4 +1,0 @@
-//! SOCKS handshakes, whole and byte by byte; see `smtpscope_fuzz::socks`.
-#![no_main]
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| smtpscope_fuzz::socks(data));
