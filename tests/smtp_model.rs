@@ -468,3 +468,110 @@ fn test_message_after_an_unanswered_mail_keeps_the_first_transactions_message() 
     assert_eq!(summary(&s), expected);
     assert!(s.transactions.iter().all(|t| t.completed));
 }
+
+/// (sender, [(recipient, code)], subject, final code) of each transaction.
+type TxnView = (
+    Option<String>,
+    Vec<(String, Option<u16>)>,
+    Option<String>,
+    Option<u16>,
+);
+
+fn txns(s: &Session) -> Vec<TxnView> {
+    s.transactions
+        .iter()
+        .map(|t| {
+            (
+                t.mail_from.as_ref().map(|m| m.lossy()),
+                t.rcpt_to
+                    .iter()
+                    .map(|r| (r.address.lossy(), r.code.map(|c| c.0)))
+                    .collect(),
+                t.message.as_ref().and_then(|m| m.subject.clone()),
+                t.code.map(|c| c.0),
+            )
+        })
+        .collect()
+}
+
+/// A session with CHUNKING and PIPELINING, then `client` in one segment
+/// and `server` in the next.
+fn chunking(client: &[u8], server: &[u8]) -> Session {
+    let steps: Vec<(Dir, Vec<u8>)> = [
+        (Sv, &b"220 mx ESMTP\r\n"[..]),
+        (Cl, b"EHLO c.example\r\n"),
+        (Sv, b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"),
+        (Cl, client),
+        (Sv, server),
+    ]
+    .iter()
+    .map(|(d, b)| (*d, b.to_vec()))
+    .collect();
+    build(&steps, &[])
+}
+
+fn view(
+    from: &str,
+    rcpt: &str,
+    rcpt_code: Option<u16>,
+    subject: &str,
+    code: Option<u16>,
+) -> TxnView {
+    (
+        Some(from.into()),
+        vec![(rcpt.into(), rcpt_code)],
+        Some(subject.into()),
+        code,
+    )
+}
+
+/// BDAT needs no 354, so RFC 3030 clients may send MAIL, RCPT and the
+/// whole message before any reply: each reply must still find its
+/// transaction, however many transactions are in flight.
+#[test]
+fn test_pipelined_bdat_transactions_get_their_own_replies() {
+    // One transaction sent whole before any reply.
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 16 LAST\r\nSubject: one\r\n\r\n",
+        b"250 ok\r\n250 ok\r\n250 queued\r\n",
+    );
+    assert_eq!(txns(&s), [view("a@x", "b@y", Some(250), "one", Some(250))]);
+
+    // Two, the first in two chunks.
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 16\r\nSubject: one\r\n\r\nBDAT 0 LAST\r\nMAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\nBDAT 16 LAST\r\nSubject: two\r\n\r\n",
+        b"250 ok\r\n250 ok\r\n250 chunk\r\n250 queued 1\r\n250 ok\r\n451 later\r\n250 queued 2\r\n",
+    );
+    assert_eq!(
+        txns(&s),
+        [
+            view("a@x", "b@y", Some(250), "one", Some(250)),
+            view("c@x", "d@y", Some(451), "two", Some(250)),
+        ]
+    );
+
+    // The first transaction's replies come before the second's message.
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 16 LAST\r\nSubject: one\r\n\r\nMAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\nBDAT 16 LAST\r\nSubject: two\r\n\r\n",
+        b"250 ok\r\n250 ok\r\n250 queued 1\r\n250 ok\r\n250 ok\r\n250 queued 2\r\n",
+    );
+    assert_eq!(
+        txns(&s),
+        [
+            view("a@x", "b@y", Some(250), "one", Some(250)),
+            view("c@x", "d@y", Some(250), "two", Some(250)),
+        ]
+    );
+}
+
+/// A RCPT after RSET belongs to no transaction (the server refuses it).
+#[test]
+fn test_rcpt_after_rset_joins_no_transaction() {
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRSET\r\nRCPT TO:<z@y>\r\n",
+        b"250 ok\r\n250 ok\r\n250 reset\r\n503 need MAIL\r\n",
+    );
+    let t = &s.transactions[0];
+    assert_eq!(t.rcpt_to.len(), 1);
+    assert_eq!(t.rcpt_count, 1);
+}

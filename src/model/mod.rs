@@ -406,12 +406,16 @@ pub struct SessionBuilder {
     unanswered_mail: Option<(u32, Option<WireText>)>,
     /// The transaction a message opened for such a MAIL (its seq), so
     /// that the MAIL's reply, if it comes after all, does not open another.
-    opened_for_mail: Option<(u32, usize)>,
+    opened_for_mail: BTreeMap<u32, usize>,
     /// The transaction of each message awaiting its final reply, by the
     /// seq of the request that reply answers.
     message_txn: BTreeMap<u32, usize>,
-    /// The seqs of the MAIL commands sent (the last few hundred).
+    /// The seqs of the MAIL commands sent, and of the RSET and greeting
+    /// commands that end a transaction (the last few thousand of each).
     mails: BTreeMap<u32, ()>,
+    resets: BTreeMap<u32, ()>,
+    /// The seq of the BDAT LAST command whose message is being sent.
+    bdat_last: Option<u32>,
     /// Seq of the last AUTH response line (its reply links to it).
     last_auth_response: Option<usize>,
     /// EHLO/HELO/LHLO commands waiting for their reply: verb and name.
@@ -473,9 +477,11 @@ impl SessionBuilder {
             req_index: FxHashMap::default(),
             open_txn: None,
             unanswered_mail: None,
-            opened_for_mail: None,
+            opened_for_mail: BTreeMap::new(),
             message_txn: BTreeMap::new(),
             mails: BTreeMap::new(),
+            resets: BTreeMap::new(),
+            bdat_last: None,
             last_auth_response: None,
             hellos: BTreeMap::new(),
             lmtp_final: None,
@@ -507,16 +513,10 @@ impl SessionBuilder {
             let Args::Path { address, params } = cmd.args else {
                 continue;
             };
-            let Some((&mail, _)) = self.mails.range(..seq).next_back() else {
-                continue;
-            };
             let max = self.cfg.max_recipients;
             if let Some(t) = self
-                .s
-                .transactions
-                .iter_mut()
-                .rev()
-                .find(|t| t.mail_seq == Some(mail))
+                .txn_before(seq)
+                .and_then(|i| self.s.transactions.get_mut(i))
                 .filter(|t| t.rcpt_to.len() < max)
             {
                 t.rcpt_to.push(Recipient {
@@ -621,9 +621,16 @@ impl SessionBuilder {
                 if matches!(c.command.verb, Verb::Mail | Verb::Rcpt | Verb::Bdat) {
                     remember(&mut self.commands, c.seq, c.command.clone());
                 }
-                if c.command.verb == Verb::Mail {
-                    remember(&mut self.mails, c.seq, ());
-                    self.mail_after_message(c.seq, &c.command);
+                match (&c.command.verb, &c.command.args) {
+                    (Verb::Mail, _) => {
+                        remember(&mut self.mails, c.seq, ());
+                        self.mail_sent(c.seq, &c.command);
+                    }
+                    (Verb::Rset | Verb::Helo | Verb::Ehlo | Verb::Lhlo, _) => {
+                        remember(&mut self.resets, c.seq, ());
+                    }
+                    (Verb::Bdat, Args::Bdat { last: true, .. }) => self.bdat_last = Some(c.seq),
+                    _ => {}
                 }
             }
             EventKind::Reply(ref r) => {
@@ -832,9 +839,15 @@ impl SessionBuilder {
             }
             // RFC 5321 §4.1.1.2: an accepted MAIL opens a transaction.
             Request::Command { verb: Verb::Mail } => {
-                self.unanswered_mail = None;
+                if self
+                    .unanswered_mail
+                    .as_ref()
+                    .is_some_and(|(s, _)| *s == seq)
+                {
+                    self.unanswered_mail = None;
+                }
                 let cmd = self.commands.remove(&seq);
-                if let Some((_, i)) = self.opened_for_mail.take().filter(|&(s, _)| s == seq) {
+                if let Some(i) = self.opened_for_mail.remove(&seq) {
                     // Its message came first (pipelined past DATA): the
                     // transaction it opened is this MAIL's.
                     if let (Some(t), Some(Args::Path { params, .. })) = (
@@ -870,7 +883,7 @@ impl SessionBuilder {
                         args: Args::Path { address, params },
                         ..
                     }),
-                ) = (self.open_txn, cmd)
+                ) = (self.txn_before(seq).or(self.open_txn), cmd)
                 {
                     let accepted = matches!(code.0, 250 | 251);
                     let t = &mut self.s.transactions[i];
@@ -965,26 +978,42 @@ impl SessionBuilder {
         idx
     }
 
-    /// A MAIL once the open transaction has its message starts another
-    /// (RFC 5321 §4.1.1.2): the next message is not that transaction's,
-    /// even if this MAIL is never answered (the server closed, the capture
-    /// ended). A MAIL before the message is a nested MAIL, refused with 503
-    /// while the transaction goes on.
-    fn mail_after_message(&mut self, seq: u32, mail: &Command) {
-        let Some(i) = self.open_txn else { return };
-        if self
-            .s
-            .transactions
-            .get(i)
-            .is_some_and(|t| t.message.is_some())
-        {
-            self.open_txn = None;
-            let from = match &mail.args {
-                Args::Path { address, .. } => Some(WireText::from_str_lossy(address)),
-                _ => None,
-            };
-            self.unanswered_mail = Some((seq, from));
+    /// A MAIL with no transaction open, or once the open one has its
+    /// message, starts another (RFC 5321 §4.1.1.2): a message sent before
+    /// its reply, or with no reply at all (the server closed, the capture
+    /// ended), goes to a transaction for this MAIL. A MAIL before the
+    /// message is a nested MAIL, refused with 503 while the transaction
+    /// goes on.
+    fn mail_sent(&mut self, seq: u32, mail: &Command) {
+        let from = match &mail.args {
+            Args::Path { address, .. } => Some(WireText::from_str_lossy(address)),
+            _ => None,
+        };
+        match self.open_txn {
+            Some(i)
+                if self
+                    .s
+                    .transactions
+                    .get(i)
+                    .is_some_and(|t| t.message.is_none()) => {}
+            _ => {
+                self.open_txn = None;
+                self.unanswered_mail = Some((seq, from));
+            }
         }
+    }
+
+    /// The transaction of the last MAIL sent before request `seq`, unless
+    /// RSET or a new greeting came between them.
+    fn txn_before(&self, seq: u32) -> Option<usize> {
+        let (&mail, _) = self.mails.range(..seq).next_back()?;
+        if self.resets.range(mail..seq).next().is_some() {
+            return None;
+        }
+        self.s
+            .transactions
+            .iter()
+            .rposition(|t| t.mail_seq == Some(mail))
     }
 
     fn on_message(&mut self, head: (Timestamp, u64, Dir), m: MessageEvent, complete: bool) {
@@ -1002,7 +1031,9 @@ impl SessionBuilder {
                     ..Transaction::default()
                 });
                 let i = self.s.transactions.len() - 1;
-                self.opened_for_mail = mail_seq.map(|seq| (seq, i));
+                if let Some(seq) = mail_seq {
+                    remember(&mut self.opened_for_mail, seq, i);
+                }
                 self.open_txn = Some(i);
                 Some(i)
             }
@@ -1016,7 +1047,12 @@ impl SessionBuilder {
             self.req_index.insert(ReqKey::DataEnd(m.seq), ti);
         }
         let Some(i) = idx else { return };
-        remember(&mut self.message_txn, m.seq, i);
+        // The final reply answers DATA's end, or the LAST BDAT chunk.
+        let answered = match m.kind {
+            TransferKind::Bdat => self.bdat_last.take().unwrap_or(m.seq),
+            _ => m.seq,
+        };
+        remember(&mut self.message_txn, answered, i);
         let tx = &mut self.s.transactions[i];
         tx.transfer = Some(m.kind);
         tx.data_bytes = Some(m.size);

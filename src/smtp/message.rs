@@ -252,9 +252,10 @@ pub fn body_text(raw: &[u8]) -> Option<String> {
     Some(text)
 }
 
-/// mail-parser is written not to panic, but it carries `debug_assert!`s and
-/// unchecked offset arithmetic on recovery paths that hostile input reaches.
-/// A panic there must cost one message summary, not the whole capture.
+/// Longest encoded-word decoded. RFC 2047 §2 allows 75 characters; some
+/// mailers write a whole long subject as one word.
+const MAX_WORD: usize = 4096;
+
 /// An unstructured header value (RFC 5322 §3.2.5) as a reader sees it:
 /// unfolded (§2.2.3: a line break before whitespace goes, the whitespace
 /// stays), RFC 2047 encoded-words decoded, the whitespace between two
@@ -262,7 +263,8 @@ pub fn body_text(raw: &[u8]) -> Option<String> {
 /// kept as it came, runs included, and the value trimmed at both ends.
 /// Bytes outside encoded-words are UTF-8, invalid sequences replaced.
 /// Encoded-words are found also where a sender glued them to text, as mail
-/// clients decode them.
+/// clients decode them. Each `=?` is tried over at most [`MAX_WORD`] bytes,
+/// so a header of unterminated `=?` costs linear time.
 pub(crate) fn unstructured(raw: &[u8]) -> String {
     let mut text = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -293,6 +295,7 @@ pub(crate) fn unstructured(raw: &[u8]) -> String {
             continue; // inside the word just decoded
         }
         let rest = text.get(at + 1..).unwrap_or_default();
+        let rest = rest.get(..MAX_WORD.min(rest.len())).unwrap_or(rest);
         let mut stream = mail_parser::parsers::MessageStream::new(rest);
         let Some(decoded) = stream.decode_rfc2047() else {
             continue;
@@ -311,6 +314,9 @@ pub(crate) fn unstructured(raw: &[u8]) -> String {
     out
 }
 
+/// mail-parser is written not to panic, but it carries `debug_assert!`s and
+/// unchecked offset arithmetic on recovery paths that hostile input reaches.
+/// A panic there must cost one message summary, not the whole capture.
 pub(crate) fn catch<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .ok()
@@ -759,6 +765,14 @@ mod tests {
             unstructured(raw.as_bytes()),
             format!("é î  {}test", " ".repeat(53))
         );
+    }
+
+    #[test]
+    fn test_unstructured_keeps_unterminated_words_as_text() {
+        // Each `=?` is tried over MAX_WORD bytes only (before, to the end:
+        // quadratic in the header's length).
+        let raw = "=?ab?q?_".repeat(8_000);
+        assert_eq!(unstructured(raw.as_bytes()), raw);
     }
 
     #[test]
