@@ -114,7 +114,11 @@ impl TunnelInfo {
             },
             port: t.port,
             user: t.user.clone().map(WireText),
-            password: t.password.as_ref().map(|p| Secret::new(escape_bytes(p))),
+            // Kept as text, as AUTH secrets are; outputs escape it.
+            password: t
+                .password
+                .as_ref()
+                .map(|p| Secret::new(String::from_utf8_lossy(p))),
         }
     }
 }

@@ -527,6 +527,29 @@ mod tests {
         assert_eq!(s.counters.bytes, [16, 22]);
     }
 
+    /// The proxy password is kept as sent and escaped once, by the output
+    /// that shows it (the model escaped it too, so one backslash came out
+    /// as four).
+    #[test]
+    fn test_proxy_password_is_escaped_once_when_shown() {
+        let (sessions, _) = run(&[
+            (
+                Cl,
+                // Basic base64("u:a\\b\x1b").
+                b"CONNECT mx:25 HTTP/1.1\r\nProxy-Authorization: Basic dTphXGIb\r\n\r\n",
+            ),
+            (Sv, b"HTTP/1.1 200 OK\r\n\r\n220 mx\r\n"),
+        ]);
+        let t = sessions[0].tunnel.as_ref().unwrap();
+        assert_eq!(t.password.as_ref().map(|p| p.reveal()), Some("a\\b\x1b"));
+        let opts = crate::output::OutputOptions {
+            show_secrets: true,
+            ..Default::default()
+        };
+        let header = crate::output::text::header(&sessions[0], &opts);
+        assert!(header.contains("password=a\\\\b\\x1b]"), "{header}");
+    }
+
     #[test]
     fn test_empty_tunnel_to_an_smtp_port_is_silent_not_a_session() {
         let request = connect(25);
