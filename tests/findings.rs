@@ -902,7 +902,7 @@ fn test_starttls_response_injection() {
 fn through_proxy(id: u64, target: &str, steps: &[(Dir, &[u8])]) -> Session {
     let mut s = session(id, &format!("192.0.2.1:{id}"), 1080, steps);
     let t = smtpscope::net::proxy::Tunnel {
-        version: smtpscope::net::proxy::ProxyProtocol::V5,
+        protocol: smtpscope::net::proxy::ProxyProtocol::Socks5,
         target: smtpscope::net::proxy::Target::Name(target.as_bytes().to_vec()),
         port: 25,
         user: None,

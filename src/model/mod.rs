@@ -61,7 +61,7 @@ impl Serialize for WireText {
 /// the proxy, and the SMTP server is the target the client asked it for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TunnelInfo {
-    pub version: ProxyProtocol,
+    pub protocol: ProxyProtocol,
     /// An IP address, or the host name the client had the proxy resolve.
     pub target: WireText,
     pub port: u16,
@@ -107,7 +107,7 @@ impl fmt::Display for Service {
 impl TunnelInfo {
     pub fn new(t: &Tunnel) -> TunnelInfo {
         TunnelInfo {
-            version: t.version,
+            protocol: t.protocol,
             target: match &t.target {
                 Target::Ip(ip) => WireText::from_str_lossy(&ip.to_string()),
                 Target::Name(name) => WireText(name.clone()),
@@ -314,7 +314,7 @@ pub struct Session {
     pub extensions: Vec<String>,
     pub capabilities: Capabilities,
     pub tls: TlsInfo,
-    /// Set when the dialogue ran inside a SOCKS tunnel.
+    /// Set when the dialogue ran inside a proxy tunnel.
     pub tunnel: Option<TunnelInfo>,
     pub auth: Option<AuthInfo>,
     pub transactions: Vec<Transaction>,
@@ -492,12 +492,12 @@ impl SessionBuilder {
         }
     }
 
-    /// The session as it stands (for live views).
     /// The dialogue runs inside this proxy tunnel.
     pub fn set_tunnel(&mut self, t: &Tunnel) {
         self.s.tunnel = Some(TunnelInfo::new(t));
     }
 
+    /// The session as it stands (for live views).
     pub fn session(&self) -> &Session {
         &self.s
     }
@@ -954,27 +954,23 @@ impl SessionBuilder {
         // The transaction this message went to; under pipelining the open
         // one may already be the next (a BDAT message sent before the
         // previous message's reply came).
-        if let Some(i) = self.message_txn.remove(&seq) {
-            if self.open_txn == Some(i) {
-                self.open_txn = None;
+        let idx = match self.message_txn.remove(&seq) {
+            Some(i) => {
+                if self.open_txn == Some(i) {
+                    self.open_txn = None;
+                }
+                Some(i)
             }
-            if let Some(t) = self.s.transactions.get_mut(i) {
-                t.code = Some(reply.code);
-                t.enhanced = reply.enhanced;
-                t.completed = reply.code.is_positive();
-            }
-            return Some(i);
-        }
-        let idx = self.open_txn.take().or_else(|| {
-            // The message event may have created an orphan transaction.
-            self.s
-                .transactions
-                .last()
-                .filter(|t| t.code.is_none() && t.data_bytes.is_some())
-                .map(|_| self.s.transactions.len() - 1)
-        });
-        if let Some(i) = idx {
-            let t = &mut self.s.transactions[i];
+            None => self.open_txn.take().or_else(|| {
+                // The message event may have created an orphan transaction.
+                self.s
+                    .transactions
+                    .last()
+                    .filter(|t| t.code.is_none() && t.data_bytes.is_some())
+                    .map(|_| self.s.transactions.len() - 1)
+            }),
+        };
+        if let Some(t) = idx.and_then(|i| self.s.transactions.get_mut(i)) {
             t.code = Some(reply.code);
             t.enhanced = reply.enhanced;
             t.completed = reply.code.is_positive();

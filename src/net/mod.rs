@@ -6,7 +6,7 @@
 //! close). The sink may answer [`Interest::Ignore`] so that connections it
 //! does not care about cost little more than header decoding.
 //!
-//! [`socks`] reads a proxy handshake at the start of such a stream, so that
+//! [`proxy`] reads a proxy handshake at the start of such a stream, so that
 //! the stream inside the tunnel can be handed on from its first byte.
 
 pub mod flow;

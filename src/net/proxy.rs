@@ -26,11 +26,11 @@ pub const MAX_HANDSHAKE: usize = 1032;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ProxyProtocol {
     #[serde(rename = "socks4")]
-    V4,
+    Socks4,
     #[serde(rename = "socks4a")]
-    V4a,
+    Socks4a,
     #[serde(rename = "socks5")]
-    V5,
+    Socks5,
     #[serde(rename = "http-connect")]
     HttpConnect,
 }
@@ -38,9 +38,9 @@ pub enum ProxyProtocol {
 impl ProxyProtocol {
     pub fn name(self) -> &'static str {
         match self {
-            ProxyProtocol::V4 => "SOCKS4",
-            ProxyProtocol::V4a => "SOCKS4a",
-            ProxyProtocol::V5 => "SOCKS5",
+            ProxyProtocol::Socks4 => "SOCKS4",
+            ProxyProtocol::Socks4a => "SOCKS4a",
+            ProxyProtocol::Socks5 => "SOCKS5",
             ProxyProtocol::HttpConnect => "HTTP CONNECT",
         }
     }
@@ -59,7 +59,7 @@ pub enum Target {
 /// Its `Debug` masks the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Tunnel {
-    pub version: ProxyProtocol,
+    pub protocol: ProxyProtocol,
     pub target: Target,
     pub port: u16,
     /// SOCKS4 user id (when not empty), the RFC 1929 user name, or the
@@ -74,7 +74,7 @@ pub struct Tunnel {
 impl std::fmt::Debug for Tunnel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tunnel")
-            .field("version", &self.version)
+            .field("protocol", &self.protocol)
             .field("target", &self.target)
             .field("port", &self.port)
             .field("user", &self.user)
@@ -88,7 +88,7 @@ impl std::fmt::Debug for Tunnel {
 pub enum Verdict {
     /// More bytes needed.
     Undecided,
-    /// Not a SOCKS handshake, or not one that opened a tunnel (refused,
+    /// Not a proxy handshake, or not one that opened a tunnel (refused,
     /// a command other than CONNECT, an authentication method that cannot
     /// be followed).
     No,
@@ -228,14 +228,14 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
     let port = need!(c.u16());
     let ip = need!(c.take(4));
     let user = need!(c.until_nul()).to_vec();
-    let (version, target) = if ip[..3] == [0, 0, 0] && ip[3] != 0 {
+    let (protocol, target) = if ip[..3] == [0, 0, 0] && ip[3] != 0 {
         (
-            ProxyProtocol::V4a,
+            ProxyProtocol::Socks4a,
             Target::Name(need!(c.until_nul()).to_vec()),
         )
     } else {
         let ip = std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]);
-        (ProxyProtocol::V4, Target::Ip(ip.into()))
+        (ProxyProtocol::Socks4, Target::Ip(ip.into()))
     };
     let mut s = Cursor::new(server, Dir::ServerToClient);
     let reply_version = need!(s.u8());
@@ -247,7 +247,7 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
     }
     need!(s.take(6));
     Parsed::Tunnel(Tunnel {
-        version,
+        protocol,
         target,
         port,
         user: (!user.is_empty()).then_some(user),
@@ -315,7 +315,7 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     }
     need!(s.u16());
     Parsed::Tunnel(Tunnel {
-        version: ProxyProtocol::V5,
+        protocol: ProxyProtocol::Socks5,
         target,
         port,
         user,
@@ -356,14 +356,9 @@ fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
         return Parsed::No;
     };
     let (mut user, mut password) = (None, None);
-    for line in lines {
-        let Some((name, value)) =
-            line.split_at_checked(line.iter().position(|&b| b == b':').unwrap_or(line.len()))
-        else {
-            continue;
-        };
+    for (name, value) in lines.filter_map(|l| split_once(l, b':')) {
         if name.eq_ignore_ascii_case(b"Proxy-Authorization") {
-            if let Some((u, p)) = basic_credentials(value.get(1..).unwrap_or_default()) {
+            if let Some((u, p)) = basic_credentials(value) {
                 (user, password) = (Some(u), Some(p));
             }
         }
@@ -381,7 +376,7 @@ fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
         return Parsed::No;
     }
     Parsed::Tunnel(Tunnel {
-        version: ProxyProtocol::HttpConnect,
+        protocol: ProxyProtocol::HttpConnect,
         target,
         port,
         user,
@@ -424,19 +419,21 @@ fn authority_of(authority: &[u8]) -> Option<(Target, u16)> {
 /// `Basic base64(user:password)` (RFC 7617 §2).
 fn basic_credentials(value: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     use base64::Engine;
-    let value = value.trim_ascii();
-    let (scheme, token) = value.split_at_checked(value.iter().position(|&b| b == b' ')?)?;
+    let (scheme, token) = split_once(value.trim_ascii(), b' ')?;
     if !scheme.eq_ignore_ascii_case(b"Basic") {
         return None;
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(token.trim_ascii())
         .ok()?;
-    let colon = decoded.iter().position(|&b| b == b':')?;
-    Some((
-        decoded.get(..colon)?.to_vec(),
-        decoded.get(colon + 1..)?.to_vec(),
-    ))
+    let (user, password) = split_once(&decoded, b':')?;
+    Some((user.to_vec(), password.to_vec()))
+}
+
+/// The bytes before and after the first `sep`.
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let at = memchr::memchr(sep, s)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
 /// RFC 1928 §5 address: `None` when incomplete, `Some(None)` for an
@@ -484,7 +481,7 @@ mod tests {
         let mut server = V5_SERVER[2..].to_vec();
         server.extend_from_slice(b"220 mx ESMTP\r\n");
         let t = tunnel(h.feed(Sv, &server));
-        assert_eq!(t.version, ProxyProtocol::V5);
+        assert_eq!(t.protocol, ProxyProtocol::Socks5);
         assert_eq!(t.target, Target::Ip("127.0.0.1".parse().unwrap()));
         assert_eq!(t.port, 2525);
         assert_eq!(t.consumed, [V5_CLIENT.len(), V5_SERVER.len()]);
@@ -514,7 +511,7 @@ mod tests {
         let mut h = Handshake::new();
         h.feed(Cl, b"\x04\x01\x00\x19\xc0\x00\x02\x01bob\x00");
         let t = tunnel(h.feed(Sv, b"\x00\x5a\x00\x00\x00\x00\x00\x00EHLO"));
-        assert_eq!(t.version, ProxyProtocol::V4);
+        assert_eq!(t.protocol, ProxyProtocol::Socks4);
         assert_eq!(t.target, Target::Ip("192.0.2.1".parse().unwrap()));
         assert_eq!(t.user.as_deref(), Some(&b"bob"[..]));
         assert_eq!(t.consumed, [12, 8]);
@@ -522,7 +519,7 @@ mod tests {
         let mut h = Handshake::new();
         h.feed(Cl, b"\x04\x01\x00\x19\x00\x00\x00\x01\x00mx.example\x00");
         let t = tunnel(h.feed(Sv, b"\x00\x5a\x00\x00\x00\x00\x00\x00"));
-        assert_eq!(t.version, ProxyProtocol::V4a);
+        assert_eq!(t.protocol, ProxyProtocol::Socks4a);
         assert_eq!(t.target, Target::Name(b"mx.example".to_vec()));
         assert_eq!(t.user, None);
         assert_eq!(t.consumed, [20, 8]);
@@ -605,7 +602,7 @@ mod tests {
         let mut server = response.to_vec();
         server.extend_from_slice(b"220 mx ESMTP\r\n");
         let t = tunnel(h.feed(Sv, &server));
-        assert_eq!(t.version, ProxyProtocol::HttpConnect);
+        assert_eq!(t.protocol, ProxyProtocol::HttpConnect);
         assert_eq!(
             (t.target, t.port),
             (Target::Name(b"mx.example.com".to_vec()), 25)

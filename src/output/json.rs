@@ -24,7 +24,7 @@ use crate::capture::Timestamp;
 use crate::model::{AnomalyRecord, Session, TimelineEvent, TimelineKind, Transaction, WireText};
 use crate::net::proxy::ProxyProtocol;
 use crate::net::Dir;
-use crate::smtp::auth::{Secret, SecretKind};
+use crate::smtp::auth::SecretKind;
 use crate::smtp::command::Param;
 use crate::smtp::event::TransferKind;
 use crate::smtp::reply::ReplyCode;
@@ -202,7 +202,7 @@ impl<'a> SessionJson<'a> {
             mechanisms: &a.mechanisms,
             ntlm_domain: a.ntlm_domain.as_deref(),
             ntlm_workstation: a.ntlm_domain.as_ref().map(|_| &a.ntlm_workstation),
-            secret: a.secret.as_ref().map(|x| shown(x, opts)),
+            secret: a.secret.as_ref().map(|x| opts.shown(x)),
             secret_kind: &a.secret_kind,
             success: a.success.unwrap_or(false),
             user: &a.user,
@@ -250,9 +250,9 @@ impl<'a> SessionJson<'a> {
             },
             transactions: s.transactions.iter().map(TransactionJson::new).collect(),
             tunnel: s.tunnel.as_ref().map(|t| TunnelJson {
-                password: t.password.as_ref().map(|x| shown(x, opts)),
+                password: t.password.as_ref().map(|x| opts.shown(x)),
                 port: t.port,
-                protocol: t.version,
+                protocol: t.protocol,
                 target: &t.target,
                 user: &t.user,
             }),
@@ -267,15 +267,6 @@ impl<'a> SessionJson<'a> {
 fn rcpt_dropped(t: &Transaction) -> u64 {
     let listed = t.rcpt_to.iter().filter(|r| r.code.is_some()).count() as u64;
     t.rcpt_count.saturating_sub(listed)
-}
-
-/// A secret as the options say: masked unless `--show-secrets`.
-fn shown(secret: &Secret, opts: &OutputOptions) -> String {
-    if opts.show_secrets {
-        secret.reveal().to_string()
-    } else {
-        secret.to_string()
-    }
 }
 
 impl<'a> TransactionJson<'a> {
@@ -490,7 +481,7 @@ mod tests {
             },
             "auth": auth,
             "tunnel": s.tunnel.as_ref().map(|t| json!({
-                "protocol": t.version,
+                "protocol": t.protocol,
                 "target": t.target,
                 "port": t.port,
                 "user": t.user,

@@ -12,6 +12,7 @@ pub mod text;
 use std::io;
 
 use crate::model::Session;
+use crate::smtp::auth::Secret;
 
 /// What writers include. Secrets stay masked unless `show_secrets`.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +25,18 @@ pub struct OutputOptions {
     pub timeline: bool,
     /// Text: explain every line inline (`--teach`).
     pub teach: bool,
+}
+
+impl OutputOptions {
+    /// A secret as these options say: masked unless `--show-secrets`.
+    /// Not escaped: a terminal output escapes it like any wire text.
+    pub fn shown(&self, secret: &Secret) -> String {
+        if self.show_secrets {
+            secret.reveal().to_string()
+        } else {
+            secret.to_string()
+        }
+    }
 }
 
 /// A consumer of finished (or snapshotted) sessions.

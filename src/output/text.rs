@@ -45,7 +45,7 @@ pub fn header(s: &Session, opts: &OutputOptions) -> String {
         let _ = write!(
             h,
             " [via {} proxy to {}:{}",
-            t.version.name(),
+            t.protocol.name(),
             t.target,
             t.port
         );
@@ -53,11 +53,7 @@ pub fn header(s: &Session, opts: &OutputOptions) -> String {
             let _ = write!(h, " user={u}");
         }
         if let Some(p) = &t.password {
-            if opts.show_secrets {
-                let _ = write!(h, " password={}", escape_str(p.reveal()));
-            } else {
-                let _ = write!(h, " password={p}");
-            }
+            let _ = write!(h, " password={}", escape_str(&opts.shown(p)));
         }
         h.push(']');
     }
@@ -75,11 +71,7 @@ pub fn header(s: &Session, opts: &OutputOptions) -> String {
             let _ = write!(h, " user={}", escape_str(u));
         }
         if let Some(sec) = &a.secret {
-            if opts.show_secrets {
-                let _ = write!(h, " secret={}", escape_str(sec.reveal()));
-            } else {
-                let _ = write!(h, " secret={sec}");
-            }
+            let _ = write!(h, " secret={}", escape_str(&opts.shown(sec)));
         }
         let outcome = match a.success {
             Some(true) => "ok",

@@ -54,15 +54,15 @@ enum Held {
 enum Conn {
     /// On an SMTP port, no payload yet: the decoder is made with the first
     /// byte, so that a SYN flood costs no more than the flow table entry.
-    /// Also a SOCKS tunnel to an SMTP port with nothing inside it yet (a
+    /// Also a proxy tunnel to an SMTP port with nothing inside it yet (a
     /// proxy checker may close it there: no session either).
     Quiet(Option<Box<Tunnel>>),
     Detecting {
         detector: Detector,
-        /// While a SOCKS handshake may be starting: the detector is fed
+        /// While a proxy handshake may be starting: the detector is fed
         /// once it is decided, from what is held.
         proxy: Option<proxy::Handshake>,
-        /// A granted SOCKS CONNECT: `held` starts after the handshake.
+        /// A granted proxy CONNECT: `held` starts after the handshake.
         tunnel: Option<Box<Tunnel>>,
         held: Vec<Held>,
         held_bytes: usize,
@@ -146,27 +146,21 @@ fn detect_held(detector: &mut Detector, held: &[Held]) -> Detection {
 }
 
 /// Drop the first `consumed[dir]` bytes of each direction from `held`:
-/// what is left is the stream inside the tunnel.
-fn after_handshake(held: &mut Vec<Held>, mut consumed: [usize; 2]) {
+/// what is left is the stream inside the tunnel. Returns its bytes.
+fn after_handshake(held: &mut Vec<Held>, mut consumed: [usize; 2]) -> usize {
+    let mut left = 0;
     held.retain_mut(|h| match h {
         Held::Data(dir, _, _, bytes) => {
             let skip = &mut consumed[dir.index()];
             let n = (*skip).min(bytes.len());
             *skip -= n;
             bytes.drain(..n);
+            left += bytes.len();
             !bytes.is_empty()
         }
         Held::Gap(..) => true,
     });
-}
-
-fn held_len(held: &[Held]) -> usize {
-    held.iter()
-        .map(|h| match h {
-            Held::Data(_, _, _, bytes) => bytes.len(),
-            Held::Gap(..) => 0,
-        })
-        .sum()
+    left
 }
 
 /// Where finished sessions go: any `FnMut(Session)`, or a type of its own
@@ -312,8 +306,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                         }
                         proxy::Verdict::Tunnel(t) => {
                             *proxy = None;
-                            after_handshake(held, t.consumed);
-                            *held_bytes = held_len(held);
+                            *held_bytes = after_handshake(held, t.consumed);
                             let smtp_port = is_smtp_port(t.port, &self.cfg.extra_ports);
                             if smtp_port && held.is_empty() {
                                 // The proxy was asked for an SMTP port, and
@@ -333,7 +326,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 };
                 match verdict {
                     Detection::Smtp => {
-                        // SOCKS settles the roles: its client spoke first.
+                        // A proxy settles the roles: its client spoke first.
                         let swapped = tunnel.is_none() && detector.roles_swapped();
                         let held = std::mem::take(held);
                         let tunnel = tunnel.take();
@@ -452,8 +445,8 @@ mod tests {
         let s = &sessions[0];
         let t = s.tunnel.as_ref().expect("the tunnel is recorded");
         assert_eq!(
-            (t.version, t.target.lossy(), t.port),
-            (ProxyProtocol::V5, "192.0.2.7".into(), 25)
+            (t.protocol, t.target.lossy(), t.port),
+            (ProxyProtocol::Socks5, "192.0.2.7".into(), 25)
         );
         assert_eq!(s.service_port(), 25);
         assert_eq!(
@@ -517,7 +510,7 @@ mod tests {
         let s = &sessions[0];
         let t = s.tunnel.as_ref().expect("the tunnel is recorded");
         assert_eq!(
-            (t.version, t.target.lossy(), s.service_port()),
+            (t.protocol, t.target.lossy(), s.service_port()),
             (ProxyProtocol::HttpConnect, "mx.example".into(), 587)
         );
         assert_eq!(

@@ -265,7 +265,7 @@ fn explain_line(text: &str, width: usize) -> Line<'static> {
 /// " via SOCKS5 to HOST:PORT" for a session through a proxy, else "".
 fn via(s: &crate::model::Session) -> String {
     match &s.tunnel {
-        Some(t) => format!(" via {} to {}:{}", t.version.name(), t.target, t.port),
+        Some(t) => format!(" via {} to {}:{}", t.protocol.name(), t.target, t.port),
         None => String::new(),
     }
 }
