@@ -575,3 +575,72 @@ fn test_rcpt_after_rset_joins_no_transaction() {
     assert_eq!(t.rcpt_to.len(), 1);
     assert_eq!(t.rcpt_count, 1);
 }
+
+/// A BDAT message pipelined behind a MAIL the server then refuses was
+/// still sent (RFC 3030 §4.2): its transaction stays, with the refusal as
+/// `mail_code` and the BDAT's reply as its final code, never completed.
+#[test]
+fn test_bdat_message_behind_a_refused_mail_keeps_the_refusal() {
+    let s = chunking(
+        b"MAIL FROM:<spam@x>\r\nRCPT TO:<b@y>\r\nBDAT 16 LAST\r\nSubject: one\r\n\r\n",
+        b"550 go away\r\n503 need MAIL\r\n503 need RCPT\r\n",
+    );
+    assert_eq!(
+        txns(&s),
+        [view("spam@x", "b@y", Some(503), "one", Some(503))]
+    );
+    let t = &s.transactions[0];
+    assert_eq!(t.mail_code.map(|c| c.0), Some(550));
+    assert!(!t.completed);
+    let json = session_json(&s, &OutputOptions::default());
+    assert_eq!(json["transactions"][0]["mail_code"], 550);
+}
+
+/// Every transaction the server opened carries its MAIL's 2xx; a message
+/// whose MAIL the capture never answered has none.
+#[test]
+fn test_mail_code_is_the_mails_reply_or_null() {
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 16 LAST\r\nSubject: one\r\n\r\nMAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\nBDAT 16 LAST\r\nSubject: two\r\n\r\n",
+        b"251 ok\r\n250 ok\r\n250 queued 1\r\n",
+    );
+    let codes: Vec<Option<u16>> = s
+        .transactions
+        .iter()
+        .map(|t| t.mail_code.map(|c| c.0))
+        .collect();
+    assert_eq!(codes, [Some(251), None]);
+}
+
+/// A MAIL refused inside an open transaction (503 nested MAIL) does not
+/// end it: the RCPTs after it, answered or not, are that transaction's.
+/// A MAIL refused with no transaction open leaves the RCPTs after it
+/// with none.
+#[test]
+fn test_rcpts_after_a_refused_mail_go_where_the_server_put_them() {
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nMAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\nRCPT TO:<e@y>\r\n",
+        b"250 ok\r\n250 ok\r\n503 nested MAIL\r\n250 ok\r\n",
+    );
+    let rcpts: Vec<(String, Option<u16>)> = s.transactions[0]
+        .rcpt_to
+        .iter()
+        .map(|r| (r.address.lossy(), r.code.map(|c| c.0)))
+        .collect();
+    assert_eq!(
+        rcpts,
+        [
+            ("b@y".into(), Some(250)),
+            ("d@y".into(), Some(250)),
+            ("e@y".into(), None)
+        ]
+    );
+    assert_eq!(s.transactions.len(), 1);
+
+    let s = chunking(
+        b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRSET\r\nMAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\nRCPT TO:<e@y>\r\n",
+        b"250 ok\r\n250 ok\r\n250 reset\r\n550 no\r\n503 need MAIL\r\n",
+    );
+    assert_eq!(s.transactions.len(), 1);
+    assert_eq!(s.transactions[0].rcpt_to.len(), 1);
+}

@@ -210,9 +210,15 @@ pub struct Recipient {
 #[derive(Clone, Debug, Default)]
 pub struct Transaction {
     pub start: Timestamp,
-    /// None when content arrived without an accepted MAIL (kept anyway).
+    /// The sender the MAIL named; None when the capture did not show the
+    /// MAIL (content arrived without one, kept anyway).
     pub mail_from: Option<WireText>,
     pub mail_params: Vec<Param>,
+    /// The reply to that MAIL: 2xx for every transaction the server
+    /// opened; None when it was never seen; a refusal only where a BDAT
+    /// message had been sent before the reply came (pipelined, RFC 3030
+    /// §4.2: its bytes go out whatever the reply).
+    pub mail_code: Option<ReplyCode>,
     /// The first [`ModelConfig::max_recipients`] answered RCPTs, then
     /// those never answered (the server closed, the capture ended), with
     /// no code.
@@ -853,14 +859,22 @@ impl SessionBuilder {
                 let cmd = self.commands.remove(&seq);
                 if let Some(i) = self.opened_for_mail.remove(&seq) {
                     // Its message came first (pipelined past DATA): the
-                    // transaction it opened is this MAIL's.
-                    if let (Some(t), Some(Args::Path { params, .. })) = (
-                        self.s.transactions.get_mut(i),
-                        cmd.as_ref().map(|c| &c.args),
-                    ) {
-                        t.mail_params = params.clone();
+                    // transaction it opened is this MAIL's, refused or not.
+                    if let Some(t) = self.s.transactions.get_mut(i) {
+                        t.mail_code = Some(code);
+                        if let Some(Args::Path { params, .. }) = cmd.as_ref().map(|c| &c.args) {
+                            t.mail_params = params.clone();
+                        }
                     }
-                } else if code.is_positive()
+                } else if !code.is_positive() {
+                    // A nested MAIL refused while a transaction is open:
+                    // the RCPTs after it still belong to that transaction.
+                    // Any other refused MAIL stays a boundary: RCPTs after
+                    // it belong to no transaction.
+                    if self.open_txn.is_some() {
+                        self.mails.remove(&seq);
+                    }
+                } else if self.s.transactions.len() < self.cfg.max_transactions
                     && self.s.transactions.len() < self.cfg.max_transactions
                 {
                     let (from, params) = match cmd.as_ref().map(|c| &c.args) {
@@ -873,6 +887,7 @@ impl SessionBuilder {
                         start: ts,
                         mail_from: from,
                         mail_params: params,
+                        mail_code: Some(code),
                         mail_seq: Some(seq),
                         ..Transaction::default()
                     });

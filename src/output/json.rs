@@ -153,6 +153,7 @@ struct TransactionJson<'a> {
     completed: bool,
     data_bytes: Option<u64>,
     enhanced: Option<String>,
+    mail_code: Option<ReplyCode>,
     mail_from: &'a Option<WireText>,
     mail_params: &'a [Param],
     message: Option<MessageJson<'a>>,
@@ -276,6 +277,7 @@ impl<'a> TransactionJson<'a> {
             completed: t.completed,
             data_bytes: t.data_bytes,
             enhanced: t.enhanced.map(|e| e.to_string()),
+            mail_code: t.mail_code,
             mail_from: &t.mail_from,
             mail_params: &t.mail_params,
             message: t.message.as_ref().map(|m| MessageJson {
@@ -534,6 +536,7 @@ mod tests {
         json!({
             "mail_from": t.mail_from,
             "mail_params": t.mail_params,
+            "mail_code": t.mail_code,
             "rcpt_to": t.rcpt_to.iter().map(|r| json!({
                 "address": r.address,
                 "code": r.code,
