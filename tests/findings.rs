@@ -908,6 +908,7 @@ fn through_proxy(id: u64, target: &str, steps: &[(Dir, &[u8])]) -> Session {
         user: None,
         password: None,
         consumed: [0, 0],
+        steps: Vec::new(),
     };
     s.tunnel = Some(smtpscope::model::TunnelInfo::new(&t));
     s

@@ -28,8 +28,13 @@ pub fn check(s: &Facts, _cfg: &AnalysisConfig, out: &mut Vec<Finding>) {
         s.service()
     );
     let mut f = Finding::new(&INFO, High, summary, s).frame(a.frame);
-    if !s.timeline.is_empty() {
-        f = f.event(s, 0);
+    // The first SMTP line (a proxy's handshake may come before it).
+    if let Some(i) = s
+        .timeline
+        .iter()
+        .position(|t| t.kind != crate::model::TimelineKind::Proxy)
+    {
+        f = f.event(s, i);
     }
     out.push(f);
 }

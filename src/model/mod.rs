@@ -98,13 +98,29 @@ pub struct Service {
 impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.target {
-            Some((host, port)) => write!(f, "{host}:{port} via proxy {}", self.server),
+            Some((host, port)) => {
+                write!(f, "{} via proxy {}", authority(host, *port), self.server)
+            }
             None => write!(f, "{}", self.server),
         }
     }
 }
 
+/// `host:port` escaped for display, an IPv6 address in brackets.
+fn authority(host: &WireText, port: u16) -> String {
+    if host.0.contains(&b':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 impl TunnelInfo {
+    /// The target as `host:port`, escaped for display.
+    pub fn authority(&self) -> String {
+        authority(&self.target, self.port)
+    }
+
     pub fn new(t: &Tunnel) -> TunnelInfo {
         TunnelInfo {
             protocol: t.protocol,
@@ -263,6 +279,9 @@ pub enum TimelineKind {
     Message,
     TlsStarted,
     Gap,
+    /// A message of the proxy handshake before the dialogue (decoded, one
+    /// line; the password masked).
+    Proxy,
 }
 
 /// One line of the dialogue as shown to people.
@@ -498,9 +517,19 @@ impl SessionBuilder {
         }
     }
 
-    /// The dialogue runs inside this proxy tunnel.
+    /// The dialogue runs inside this proxy tunnel: its handshake opens
+    /// the timeline.
     pub fn set_tunnel(&mut self, t: &Tunnel) {
         self.s.tunnel = Some(TunnelInfo::new(t));
+        for step in &t.steps {
+            let mut item = Self::item_at((step.ts, step.frame, step.dir), TimelineKind::Proxy);
+            item.lines.push(escape_bytes(&step.text));
+            item.secret = step
+                .revealed
+                .as_deref()
+                .map(|r| Secret::new(escape_bytes(r)));
+            self.push_timeline(item);
+        }
     }
 
     /// The session as it stands (for live views).

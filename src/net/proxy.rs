@@ -13,15 +13,29 @@
 //! It decides fast: a proxy's client speaks first, so any byte from the
 //! server before the client's, or a first client byte other than 4, 5 or
 //! the `C` of `CONNECT`, ends it at once. At most [`MAX_HANDSHAKE`] bytes per direction are held.
+//!
+//! A granted tunnel comes with its handshake decoded into [`Step`]s, one
+//! per message, timed by the chunk that completed it: the session's
+//! timeline starts with them.
 
 use super::Dir;
+use crate::capture::Timestamp;
 
-/// Bytes of one direction held while the handshake is read. A SOCKS5
-/// client sends at most 257 bytes (method offer), 513 (RFC 1929 login) and
-/// 262 (request): 1,032; a SOCKS4 user id has no stated limit, and one
-/// that long is not one. HTTP CONNECT headers longer than this are not
-/// followed either (proxy clients send a few short lines).
-pub const MAX_HANDSHAKE: usize = 1032;
+/// The longest SOCKS5 client handshake: at most 257 bytes (method offer),
+/// 513 (RFC 1929 login) and 262 (request). A SOCKS4 user id has no stated
+/// limit, and one longer than [`MAX_HANDSHAKE`] is not one.
+pub const SOCKS5_MAX: usize = 1032;
+
+/// Bytes of one direction held while the handshake is read: room for the
+/// longest SOCKS5 handshake, and for an HTTP CONNECT answered 407 with a
+/// short page, then sent again with credentials on the same connection.
+/// Longer HTTP exchanges are not followed (proxy clients send a few short
+/// lines).
+pub const MAX_HANDSHAKE: usize = 4096;
+
+/// HTTP CONNECT requests followed on one connection (each refused with 407
+/// but the last).
+const MAX_HTTP_ATTEMPTS: usize = 4;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ProxyProtocol {
@@ -69,6 +83,62 @@ pub struct Tunnel {
     pub password: Option<Vec<u8>>,
     /// Handshake bytes of each direction, indexed by [`Dir::index`].
     pub consumed: [usize; 2],
+    /// The handshake's messages in the order they were sent, decoded.
+    pub steps: Vec<Step>,
+}
+
+/// One message of a proxy handshake, decoded for display.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Step {
+    pub dir: Dir,
+    /// When its last byte arrived, and the frame that carried it.
+    pub ts: Timestamp,
+    pub frame: u64,
+    /// What it says, one line, the password masked; host and user names
+    /// are wire bytes, unescaped.
+    pub text: Vec<u8>,
+    /// The same line with the password, when it carries one.
+    pub revealed: Option<Vec<u8>>,
+    /// Bytes of its direction up to its end.
+    end: usize,
+}
+
+impl Step {
+    fn new(dir: Dir, end: usize, text: Vec<u8>) -> Step {
+        Step {
+            dir,
+            ts: Timestamp::default(),
+            frame: 0,
+            text,
+            revealed: None,
+            end,
+        }
+    }
+
+    /// A step whose line names a password: `text` and `tail` around it.
+    fn with_password(dir: Dir, end: usize, text: Vec<u8>, password: &[u8], tail: &[u8]) -> Step {
+        let mut revealed = text.clone();
+        revealed.extend_from_slice(password);
+        revealed.extend_from_slice(tail);
+        let mut masked = text;
+        masked.extend_from_slice(crate::smtp::auth::Secret::MASK.as_bytes());
+        masked.extend_from_slice(tail);
+        Step {
+            revealed: Some(revealed),
+            ..Step::new(dir, end, masked)
+        }
+    }
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Step")
+            .field("dir", &self.dir)
+            .field("ts", &self.ts)
+            .field("frame", &self.frame)
+            .field("text", &String::from_utf8_lossy(&self.text))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Tunnel {
@@ -80,6 +150,7 @@ impl std::fmt::Debug for Tunnel {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "********"))
             .field("consumed", &self.consumed)
+            .field("steps", &self.steps)
             .finish()
     }
 }
@@ -99,6 +170,8 @@ pub enum Verdict {
 #[derive(Debug, Default)]
 pub struct Handshake {
     held: [Vec<u8>; 2],
+    /// Per direction, each chunk's end in `held`, its time and frame.
+    arrivals: [Vec<(usize, Timestamp, u64)>; 2],
     done: bool,
 }
 
@@ -107,17 +180,28 @@ impl Handshake {
         Handshake::default()
     }
 
-    /// Take the next bytes of `dir`; the verdict on all bytes so far.
-    /// After a verdict other than `Undecided`, nothing more is read.
+    /// [`Handshake::feed_at`] for bytes whose time does not matter.
     pub fn feed(&mut self, dir: Dir, bytes: &[u8]) -> Verdict {
+        self.feed_at(dir, Timestamp::default(), 0, bytes)
+    }
+
+    /// Take the next bytes of `dir`, which arrived at `ts` in `frame`; the
+    /// verdict on all bytes so far. After a verdict other than
+    /// `Undecided`, nothing more is read.
+    pub fn feed_at(&mut self, dir: Dir, ts: Timestamp, frame: u64, bytes: &[u8]) -> Verdict {
         if self.done {
             return Verdict::No;
         }
         let held = &mut self.held[dir.index()];
         let room = MAX_HANDSHAKE.saturating_sub(held.len());
         held.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(bytes));
+        let end = held.len();
+        self.arrivals[dir.index()].push((end, ts, frame));
         let verdict = match parse(&self.held[0], &self.held[1]) {
-            Parsed::Tunnel(t) => Verdict::Tunnel(t),
+            Parsed::Tunnel(mut t) => {
+                self.time_steps(&mut t.steps);
+                Verdict::Tunnel(t)
+            }
             // Still incomplete where the direction's whole allowance is
             // held: it never will be.
             Parsed::Incomplete(side) if self.held[side].len() < MAX_HANDSHAKE => Verdict::Undecided,
@@ -125,9 +209,27 @@ impl Handshake {
         };
         if verdict != Verdict::Undecided {
             self.done = true;
-            self.held = [Vec::new(), Vec::new()];
+            self.held = Default::default();
+            self.arrivals = Default::default();
         }
         verdict
+    }
+
+    /// Each step takes the time of the chunk holding its last byte; then
+    /// they are put in the order they arrived (a client may send its
+    /// request before the proxy's answer to its greeting).
+    fn time_steps(&self, steps: &mut [Step]) {
+        for st in steps.iter_mut() {
+            let arrivals = &self.arrivals[st.dir.index()];
+            if let Some(&(_, ts, frame)) = arrivals
+                .iter()
+                .find(|(end, _, _)| *end >= st.end)
+                .or(arrivals.last())
+            {
+                (st.ts, st.frame) = (ts, frame);
+            }
+        }
+        steps.sort_by_key(|st| (st.ts, st.frame));
     }
 }
 
@@ -237,6 +339,12 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
         let ip = std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]);
         (ProxyProtocol::Socks4, Target::Ip(ip.into()))
     };
+    let mut request = format!("{} CONNECT ", protocol.name()).into_bytes();
+    request.extend_from_slice(&host_port(&target, port));
+    if !user.is_empty() {
+        request.extend_from_slice(b" user id ");
+        request.extend_from_slice(&user);
+    }
     let mut s = Cursor::new(server, Dir::ServerToClient);
     let reply_version = need!(s.u8());
     let status = need!(s.u8());
@@ -246,6 +354,7 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
         return Parsed::No;
     }
     need!(s.take(6));
+    let reply = format!("{} reply: request granted (90)", protocol.name()).into_bytes();
     Parsed::Tunnel(Tunnel {
         protocol,
         target,
@@ -253,7 +362,34 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
         user: (!user.is_empty()).then_some(user),
         password: None,
         consumed: [c.at, s.at],
+        steps: vec![
+            Step::new(Dir::ClientToServer, c.at, request),
+            Step::new(Dir::ServerToClient, s.at, reply),
+        ],
     })
+}
+
+/// `host:port`, an IPv6 address in brackets.
+fn host_port(target: &Target, port: u16) -> Vec<u8> {
+    let mut out = match target {
+        Target::Ip(ip @ std::net::IpAddr::V6(_)) => format!("[{ip}]").into_bytes(),
+        Target::Ip(ip) => ip.to_string().into_bytes(),
+        Target::Name(name) => name.clone(),
+    };
+    out.extend_from_slice(format!(":{port}").as_bytes());
+    out
+}
+
+/// RFC 1928 §3 method names (IANA's registry for the assigned ones).
+fn socks5_method(m: u8) -> String {
+    match m {
+        0 => "no authentication".into(),
+        1 => "GSSAPI".into(),
+        2 => "username/password".into(),
+        0xff => "no acceptable methods".into(),
+        0x80..=0xfe => format!("private method 0x{m:02x}"),
+        _ => format!("method 0x{m:02x}"),
+    }
 }
 
 /// SOCKS5, RFC 1928: method negotiation (§3), RFC 1929 sub-negotiation
@@ -267,6 +403,12 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
         return Parsed::No;
     }
     let offered = need!(c.take(usize::from(methods)));
+    let names: Vec<String> = offered.iter().map(|&m| socks5_method(m)).collect();
+    let mut steps = vec![Step::new(
+        Dir::ClientToServer,
+        c.at,
+        format!("SOCKS5 hello: methods {}", names.join(", ")).into_bytes(),
+    )];
     if need!(s.u8()) != 5 {
         return Parsed::No;
     }
@@ -274,6 +416,11 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     if !offered.contains(&method) {
         return Parsed::No;
     }
+    steps.push(Step::new(
+        Dir::ServerToClient,
+        s.at,
+        format!("SOCKS5 method chosen: {}", socks5_method(method)).into_bytes(),
+    ));
     let (mut user, mut password) = (None, None);
     match method {
         0 => {}
@@ -283,13 +430,29 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
                 return Parsed::No;
             }
             let ulen = need!(c.u8());
-            user = Some(need!(c.take(usize::from(ulen))).to_vec());
+            let name = need!(c.take(usize::from(ulen)));
             let plen = need!(c.u8());
-            password = Some(need!(c.take(usize::from(plen))).to_vec());
+            let secret = need!(c.take(usize::from(plen)));
+            let mut text = b"SOCKS5 login (RFC 1929): user ".to_vec();
+            text.extend_from_slice(name);
+            text.extend_from_slice(b" password ");
+            steps.push(Step::with_password(
+                Dir::ClientToServer,
+                c.at,
+                text,
+                secret,
+                b"",
+            ));
+            (user, password) = (Some(name.to_vec()), Some(secret.to_vec()));
             let _auth_version = need!(s.u8());
             if need!(s.u8()) != 0 {
                 return Parsed::No;
             }
+            steps.push(Step::new(
+                Dir::ServerToClient,
+                s.at,
+                b"SOCKS5 login accepted".to_vec(),
+            ));
         }
         // GSSAPI (1) and private methods may encapsulate what follows;
         // 0xFF is "no acceptable method".
@@ -305,15 +468,21 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
         None => return Parsed::No,
     };
     let port = need!(c.u16());
+    let mut request = b"SOCKS5 CONNECT ".to_vec();
+    request.extend_from_slice(&host_port(&target, port));
+    steps.push(Step::new(Dir::ClientToServer, c.at, request));
     // §6: `5, REP, 0, ATYP, BND.ADDR, BND.PORT`; REP 0 is success.
     if need!(s.u8()) != 5 || need!(s.u8()) != 0 {
         return Parsed::No;
     }
     let _reserved = need!(s.u8());
-    if need_address!(s).is_none() {
+    let Some(bound) = need_address!(s) else {
         return Parsed::No;
-    }
-    need!(s.u16());
+    };
+    let bound_port = need!(s.u16());
+    let mut reply = b"SOCKS5 reply: succeeded, bound to ".to_vec();
+    reply.extend_from_slice(&host_port(&bound, bound_port));
+    steps.push(Step::new(Dir::ServerToClient, s.at, reply));
     Parsed::Tunnel(Tunnel {
         protocol: ProxyProtocol::Socks5,
         target,
@@ -321,39 +490,129 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
         user,
         password,
         consumed: [c.at, s.at],
+        steps,
     })
 }
 
 /// HTTP CONNECT, RFC 9110 §9.3.6: the request line `CONNECT host:port
 /// HTTP/1.x`, header fields and an empty line; any 2xx response, once its
 /// header ends, turns the connection into a tunnel. A `Proxy-Authorization:
-/// Basic` field (RFC 7617) gives the user and password.
+/// Basic` field (RFC 7617) gives the user and password. A 407 (§15.5.8)
+/// with a `Content-Length` leaves the connection open for the client to ask
+/// again with credentials: followed, up to [`MAX_HTTP_ATTEMPTS`] requests.
 fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
-    const METHOD: &[u8] = b"CONNECT ";
-    let seen = client.len().min(METHOD.len());
-    if client.get(..seen) != METHOD.get(..seen) {
-        return Parsed::No;
+    let (client_side, server_side) = (Dir::ClientToServer.index(), Dir::ServerToClient.index());
+    let (mut c_at, mut s_at) = (0, 0);
+    let mut steps = Vec::new();
+    for _ in 0..MAX_HTTP_ATTEMPTS {
+        let rest = client.get(c_at..).unwrap_or_default();
+        if rest.is_empty() && c_at > 0 {
+            // After a 407: the client may yet ask again.
+            return Parsed::Incomplete(client_side);
+        }
+        let request = match http_request(rest) {
+            Ok(r) => r,
+            Err(Some(side)) => return Parsed::Incomplete(side),
+            Err(None) => return Parsed::No,
+        };
+        c_at += request.len;
+        steps.push(request.step(c_at));
+        let Some((head, used)) = http_head(server.get(s_at..).unwrap_or_default()) else {
+            return Parsed::Incomplete(server_side);
+        };
+        let status = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let status = status.strip_suffix(b"\r").unwrap_or(status);
+        let mut words = status.split(|&b| b == b' ');
+        let (version, code) = (
+            words.next().unwrap_or_default(),
+            words.next().unwrap_or_default(),
+        );
+        if !version.starts_with(b"HTTP/1.")
+            || code.len() != 3
+            || !code.iter().all(u8::is_ascii_digit)
+        {
+            return Parsed::No;
+        }
+        s_at += used;
+        if code.first() == Some(&b'2') {
+            steps.push(Step::new(Dir::ServerToClient, s_at, status.to_vec()));
+            return Parsed::Tunnel(Tunnel {
+                protocol: ProxyProtocol::HttpConnect,
+                target: request.target,
+                port: request.port,
+                user: request.user,
+                password: request.password,
+                consumed: [c_at, s_at],
+                steps,
+            });
+        }
+        // Only a 407 whose page has a stated length can be followed by
+        // another request on this connection.
+        let body = match (code, content_length(head)) {
+            (b"407", Some(n)) => n,
+            _ => return Parsed::No,
+        };
+        s_at = s_at.saturating_add(body);
+        if s_at > server.len() {
+            return Parsed::Incomplete(server_side);
+        }
+        steps.push(Step::new(Dir::ServerToClient, s_at, status.to_vec()));
     }
-    let client_side = Dir::ClientToServer.index();
-    let Some((head, consumed_c)) = http_head(client) else {
-        return Parsed::Incomplete(client_side);
+    Parsed::No
+}
+
+/// One CONNECT request head.
+struct HttpRequest {
+    line: Vec<u8>,
+    target: Target,
+    port: u16,
+    user: Option<Vec<u8>>,
+    password: Option<Vec<u8>>,
+    /// Bytes, with the empty line.
+    len: usize,
+}
+
+impl HttpRequest {
+    /// Its request line, and the Basic credentials it carried.
+    fn step(&self, end: usize) -> Step {
+        let mut text = self.line.clone();
+        match (&self.user, &self.password) {
+            (Some(user), Some(password)) => {
+                text.extend_from_slice(b" [Proxy-Authorization: Basic, user ");
+                text.extend_from_slice(user);
+                text.extend_from_slice(b" password ");
+                Step::with_password(Dir::ClientToServer, end, text, password, b"]")
+            }
+            _ => Step::new(Dir::ClientToServer, end, text),
+        }
+    }
+}
+
+/// The CONNECT request at the start of `data`; when there is none, `Err`
+/// with the direction whose bytes are missing, or `None` when it is not
+/// one.
+fn http_request(data: &[u8]) -> Result<HttpRequest, Option<usize>> {
+    const METHOD: &[u8] = b"CONNECT ";
+    let seen = data.len().min(METHOD.len());
+    if data.get(..seen) != METHOD.get(..seen) {
+        return Err(None);
+    }
+    let Some((head, len)) = http_head(data) else {
+        return Err(Some(Dir::ClientToServer.index()));
     };
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let request: Vec<&[u8]> = lines
-        .next()
-        .unwrap_or_default()
-        .split(|&b| b == b' ')
-        .collect();
-    let [_, authority, version] = request[..] else {
-        return Parsed::No;
+    let line = lines.next().unwrap_or_default();
+    let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    let [_, authority, version] = words[..] else {
+        return Err(None);
     };
     if !version.starts_with(b"HTTP/1.") {
-        return Parsed::No;
+        return Err(None);
     }
     let Some((target, port)) = authority_of(authority) else {
-        return Parsed::No;
+        return Err(None);
     };
     let (mut user, mut password) = (None, None);
     for (name, value) in lines.filter_map(|l| split_once(l, b':')) {
@@ -363,26 +622,33 @@ fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
             }
         }
     }
-    let Some((response, consumed_s)) = http_head(server) else {
-        return Parsed::Incomplete(Dir::ServerToClient.index());
-    };
-    let status = response.split(|&b| b == b'\n').next().unwrap_or_default();
-    let mut status = status.split(|&b| b == b' ');
-    let (version, code) = (
-        status.next().unwrap_or_default(),
-        status.next().unwrap_or_default(),
-    );
-    if !version.starts_with(b"HTTP/1.") || code.len() != 3 || code.first() != Some(&b'2') {
-        return Parsed::No;
-    }
-    Parsed::Tunnel(Tunnel {
-        protocol: ProxyProtocol::HttpConnect,
+    Ok(HttpRequest {
+        line: line.to_vec(),
         target,
         port,
         user,
         password,
-        consumed: [consumed_c, consumed_s],
+        len,
     })
+}
+
+/// The body length a response head states (RFC 9110 §8.6); `None` when it
+/// states none, or also a `Transfer-Encoding` (RFC 9112 §6.3).
+fn content_length(head: &[u8]) -> Option<usize> {
+    let mut length = None;
+    for (name, value) in head
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter_map(|l| split_once(l, b':'))
+    {
+        if name.eq_ignore_ascii_case(b"Transfer-Encoding") {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(b"Content-Length") {
+            length = std::str::from_utf8(value).ok()?.trim().parse().ok();
+        }
+    }
+    length
 }
 
 /// An HTTP message head: its text before the empty line, and its length
@@ -582,11 +848,11 @@ mod tests {
         client.extend([5, 1, 0, 3, 255]);
         client.extend([b'h'; 255]);
         client.extend([0, 25]);
-        assert_eq!(client.len(), MAX_HANDSHAKE);
+        assert_eq!(client.len(), SOCKS5_MAX);
         let mut h = Handshake::new();
         assert_eq!(h.feed(Cl, &client), Verdict::Undecided);
         let t = tunnel(h.feed(Sv, b"\x05\x02\x01\x00\x05\x00\x00\x01\0\0\0\0\0\0"));
-        assert_eq!(t.consumed[0], MAX_HANDSHAKE);
+        assert_eq!(t.consumed[0], SOCKS5_MAX);
         assert!(
             !format!("{t:?}").contains("ppp"),
             "Debug shows the password"
@@ -651,6 +917,115 @@ mod tests {
         let mut h = Handshake::new();
         assert_eq!(h.feed(Cl, b"CONN"), Verdict::Undecided);
         assert_eq!(h.feed(Cl, b"ECT mx:25 HTTP/1.1\r\n"), Verdict::Undecided);
+    }
+
+    /// After a 407 the connection stays a handshake only while it can go
+    /// on: the page's length must be stated, and the client's next bytes
+    /// must be another CONNECT.
+    #[test]
+    fn test_http_407_is_followed_only_where_a_retry_can_come() {
+        let req = &b"CONNECT mx:25 HTTP/1.1\r\n\r\n"[..];
+        let exchange = |server: &[&[u8]], client: &[&[u8]]| {
+            let mut h = Handshake::new();
+            let mut v = h.feed(Cl, req);
+            for s in server {
+                v = h.feed(Sv, s);
+            }
+            for c in client {
+                v = h.feed(Cl, c);
+            }
+            v
+        };
+        let page = &b"HTTP/1.1 407 Auth\r\nContent-Length: 3\r\n\r\nno\n"[..];
+        // Waiting for the retry, or for the rest of the page.
+        assert_eq!(exchange(&[page], &[]), Verdict::Undecided);
+        assert_eq!(
+            exchange(&[&page[..page.len() - 1]], &[]),
+            Verdict::Undecided
+        );
+        // No length (the page runs to the close), chunked, another status.
+        for resp in [
+            &b"HTTP/1.1 407 Auth\r\n\r\n"[..],
+            b"HTTP/1.1 407 Auth\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            b"HTTP/1.1 403 No\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            assert_eq!(exchange(&[resp], &[]), Verdict::No, "{resp:?}");
+        }
+        // The client sends something other than CONNECT next.
+        assert_eq!(exchange(&[page], &[b"EHLO x\r\n"]), Verdict::No);
+        // The retry, granted, its tunnel after both exchanges.
+        let ok = b"HTTP/1.1 200 OK\r\n\r\n";
+        let t = tunnel(exchange(&[page, ok], &[req]));
+        assert_eq!(t.consumed, [2 * req.len(), page.len() + ok.len()]);
+        assert_eq!(t.steps.len(), 4);
+        // A proxy that keeps answering 407 is given up on.
+        let mut h = Handshake::new();
+        let mut v = Verdict::Undecided;
+        for _ in 0..MAX_HTTP_ATTEMPTS {
+            h.feed(Cl, req);
+            v = h.feed(Sv, page);
+        }
+        assert_eq!(v, Verdict::No);
+    }
+
+    /// Each step takes the time and frame of the chunk that completed it,
+    /// and the steps come in the order they arrived.
+    #[test]
+    fn test_steps_are_timed_by_the_chunk_that_completed_them() {
+        let at = |n: i64| Timestamp::from_nanos(n);
+        let mut h = Handshake::new();
+        // Greeting and request sent together, before the method choice.
+        h.feed_at(Cl, at(10), 1, &V5_CLIENT[..2]);
+        h.feed_at(Cl, at(20), 2, &V5_CLIENT[2..]);
+        h.feed_at(Sv, at(30), 3, &V5_SERVER[..2]);
+        let t = tunnel(h.feed_at(Sv, at(40), 4, &V5_SERVER[2..]));
+        let steps: Vec<(Dir, u64, String)> = t
+            .steps
+            .iter()
+            .map(|s| {
+                (
+                    s.dir,
+                    s.frame,
+                    String::from_utf8_lossy(&s.text).into_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (Cl, 2, "SOCKS5 hello: methods no authentication".into()),
+                (Cl, 2, "SOCKS5 CONNECT 127.0.0.1:2525".into()),
+                (Sv, 3, "SOCKS5 method chosen: no authentication".into()),
+                (
+                    Sv,
+                    4,
+                    "SOCKS5 reply: succeeded, bound to 127.0.0.1:50000".into()
+                ),
+            ]
+        );
+        assert_eq!(t.steps[3].ts, at(40));
+    }
+
+    #[test]
+    fn test_login_step_masks_the_password_and_keeps_it_revealed() {
+        let mut client = b"\x05\x01\x02\x01\x05alice\x03pw!".to_vec();
+        client.extend_from_slice(&V5_CLIENT[3..]);
+        let mut h = Handshake::new();
+        h.feed(Cl, &client);
+        let t = tunnel(h.feed(Sv, b"\x05\x02\x01\x00\x05\x00\x00\x01\0\0\0\0\0\0"));
+        let login = &t.steps[2];
+        assert_eq!(
+            login.text,
+            b"SOCKS5 login (RFC 1929): user alice password ********"
+        );
+        assert_eq!(
+            login.revealed.as_deref(),
+            Some(&b"SOCKS5 login (RFC 1929): user alice password pw!"[..])
+        );
+        assert!(
+            !format!("{t:?}").contains("pw!"),
+            "Debug shows the password"
+        );
     }
 
     #[test]

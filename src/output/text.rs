@@ -42,13 +42,7 @@ pub fn header(s: &Session, opts: &OutputOptions) -> String {
         s.server
     );
     if let Some(t) = &s.tunnel {
-        let _ = write!(
-            h,
-            " [via {} proxy to {}:{}",
-            t.protocol.name(),
-            t.target,
-            t.port
-        );
+        let _ = write!(h, " [via {} proxy to {}", t.protocol.name(), t.authority());
         if let Some(u) = &t.user {
             let _ = write!(h, " user={u}");
         }
@@ -136,7 +130,8 @@ fn write_event(out: &mut String, s: &Session, t: &TimelineEvent, opts: &OutputOp
         TimelineKind::Command
         | TimelineKind::AuthResponse
         | TimelineKind::Reply
-        | TimelineKind::Greeting => {
+        | TimelineKind::Greeting
+        | TimelineKind::Proxy => {
             let revealed;
             let lines: &[String] = match (&t.secret, opts.show_secrets) {
                 (Some(sec), true) => {
@@ -147,7 +142,12 @@ fn write_event(out: &mut String, s: &Session, t: &TimelineEvent, opts: &OutputOp
             };
             for (i, l) in lines.iter().enumerate() {
                 let lead = if i == 0 { &off } else { &pad };
-                let _ = write!(out, "  {lead} {who} {l}");
+                let proxy = if t.kind == TimelineKind::Proxy {
+                    "[proxy] "
+                } else {
+                    ""
+                };
+                let _ = write!(out, "  {lead} {who} {proxy}{l}");
                 if let Some(term) = t.terms.get(i) {
                     if !matches!(term, crate::smtp::Terminator::CrLf) {
                         let _ = write!(out, "  <{}>", term.as_str());

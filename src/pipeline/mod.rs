@@ -298,30 +298,32 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 *held_bytes += chunk.bytes.len();
                 held.push(Held::Data(dir, chunk.ts, chunk.frame, chunk.bytes.to_vec()));
                 let verdict = match proxy {
-                    Some(handshake) => match handshake.feed(dir, chunk.bytes) {
-                        proxy::Verdict::Undecided => Detection::Undecided,
-                        proxy::Verdict::No => {
-                            *proxy = None;
-                            detect_held(detector, held)
-                        }
-                        proxy::Verdict::Tunnel(t) => {
-                            *proxy = None;
-                            *held_bytes = after_handshake(held, t.consumed);
-                            let smtp_port = is_smtp_port(t.port, &self.cfg.extra_ports);
-                            if smtp_port && held.is_empty() {
-                                // The proxy was asked for an SMTP port, and
-                                // nothing came through the tunnel yet.
-                                *state = Conn::Quiet(Some(Box::new(t)));
-                                return Interest::Keep;
-                            }
-                            *tunnel = Some(Box::new(t));
-                            if smtp_port {
-                                Detection::Smtp
-                            } else {
+                    Some(handshake) => {
+                        match handshake.feed_at(dir, chunk.ts, chunk.frame, chunk.bytes) {
+                            proxy::Verdict::Undecided => Detection::Undecided,
+                            proxy::Verdict::No => {
+                                *proxy = None;
                                 detect_held(detector, held)
                             }
+                            proxy::Verdict::Tunnel(t) => {
+                                *proxy = None;
+                                *held_bytes = after_handshake(held, t.consumed);
+                                let smtp_port = is_smtp_port(t.port, &self.cfg.extra_ports);
+                                if smtp_port && held.is_empty() {
+                                    // The proxy was asked for an SMTP port, and
+                                    // nothing came through the tunnel yet.
+                                    *state = Conn::Quiet(Some(Box::new(t)));
+                                    return Interest::Keep;
+                                }
+                                *tunnel = Some(Box::new(t));
+                                if smtp_port {
+                                    Detection::Smtp
+                                } else {
+                                    detect_held(detector, held)
+                                }
+                            }
                         }
-                    },
+                    }
                     None => detector.feed(dir, chunk.bytes),
                 };
                 match verdict {
@@ -386,6 +388,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TimelineKind;
     use crate::net::proxy::ProxyProtocol;
     use crate::net::RoleSource;
     use Dir::{ClientToServer as Cl, ServerToClient as Sv};
@@ -460,6 +463,77 @@ mod tests {
         // Only the tunnel's bytes are the dialogue's.
         assert_eq!(s.counters.bytes, [27, 31]);
         assert!(s.complete);
+    }
+
+    /// The handshake opens the timeline, one proxy line per message, each
+    /// timed by the segment that completed it, before the greeting.
+    #[test]
+    fn test_proxy_handshake_opens_the_timeline() {
+        let request = connect(25);
+        let (sessions, _) = run(&[
+            (Cl, SOCKS5_HELLO),
+            (Sv, SOCKS5_CHOSEN),
+            (Cl, &request),
+            (Sv, &[SOCKS5_GRANTED, b"220 mx ESMTP\r\n"].concat()),
+        ]);
+        let lines: Vec<(TimelineKind, Dir, u64, String)> = sessions[0]
+            .timeline
+            .iter()
+            .map(|t| (t.kind, t.dir, t.frame, t.lines.join("|")))
+            .collect();
+        let proxy = |dir, frame, text: &str| (TimelineKind::Proxy, dir, frame, text.to_string());
+        assert_eq!(
+            lines,
+            [
+                proxy(Cl, 2, "SOCKS5 hello: methods no authentication"),
+                proxy(Sv, 3, "SOCKS5 method chosen: no authentication"),
+                proxy(Cl, 4, "SOCKS5 CONNECT 192.0.2.7:25"),
+                proxy(Sv, 5, "SOCKS5 reply: succeeded, bound to 0.0.0.0:0"),
+                (TimelineKind::Greeting, Sv, 5, "220 mx ESMTP".to_string()),
+            ]
+        );
+    }
+
+    /// A 407 with a stated length, then the same request with credentials
+    /// on the same connection: the second CONNECT opens the tunnel.
+    #[test]
+    fn test_http_connect_asked_again_after_407_is_followed() {
+        let page = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 5\r\n\r\ndeny\n";
+        let (sessions, _) = run(&[
+            (Cl, b"CONNECT mx:25 HTTP/1.1\r\n\r\n"),
+            (Sv, page),
+            (
+                Cl,
+                // Basic base64("bob:pw").
+                b"CONNECT mx:25 HTTP/1.1\r\nProxy-Authorization: Basic Ym9iOnB3\r\n\r\n",
+            ),
+            (Sv, b"HTTP/1.1 200 OK\r\n\r\n220 mx ESMTP\r\n"),
+            (Cl, b"QUIT\r\n"),
+        ]);
+        let s = &sessions[0];
+        let t = s.tunnel.as_ref().expect("the tunnel is recorded");
+        assert_eq!(t.user.as_ref().map(|u| u.lossy()), Some("bob".into()));
+        let proxy: Vec<String> = s
+            .timeline
+            .iter()
+            .filter(|t| t.kind == TimelineKind::Proxy)
+            .map(|t| t.lines.join("|"))
+            .collect();
+        assert_eq!(
+            proxy,
+            [
+                "CONNECT mx:25 HTTP/1.1",
+                "HTTP/1.1 407 Proxy Authentication Required",
+                "CONNECT mx:25 HTTP/1.1 [Proxy-Authorization: Basic, user bob password ********]",
+                "HTTP/1.1 200 OK",
+            ]
+        );
+        let login = &s.timeline[2];
+        assert_eq!(
+            login.secret.as_ref().map(|x| x.reveal()),
+            Some("CONNECT mx:25 HTTP/1.1 [Proxy-Authorization: Basic, user bob password pw]")
+        );
+        assert_eq!(s.counters.bytes, [6, 14]);
     }
 
     #[test]

@@ -157,6 +157,7 @@ pub fn explain_event_at(session: &Session, steps: &[Step], index: usize) -> Line
             );
             x.references.push("RFC 3207 §4.2".into());
         }
+        TimelineKind::Proxy => proxy_line(session, first, t.dir, &mut x),
         TimelineKind::Gap => {
             x.summary = format!(
                 "{} bytes were never captured: the dialogue is incomplete here",
@@ -167,6 +168,75 @@ pub fn explain_event_at(session: &Session, steps: &[Step], index: usize) -> Line
         }
     }
     x
+}
+
+/// A line of the proxy handshake before the dialogue (decoded by the
+/// model: its text starts with what it is).
+fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineExplanation) {
+    use crate::net::proxy::ProxyProtocol;
+    let Some(tunnel) = &session.tunnel else {
+        x.summary = "proxy handshake".into();
+        return;
+    };
+    let target = format!("{}:{}", tunnel.target, tunnel.port);
+    let client = dir == crate::net::Dir::ClientToServer;
+    let (summary, detail, reference) = match tunnel.protocol {
+        ProxyProtocol::Socks5 if line.starts_with("SOCKS5 hello") => (
+            "the client greets the SOCKS5 proxy with the authentication methods it can use",
+            "the proxy picks one of them in its answer, or 0xFF for none",
+            "RFC 1928 §3",
+        ),
+        ProxyProtocol::Socks5 if line.starts_with("SOCKS5 method") => (
+            "the proxy chooses the authentication method",
+            "username/password means an RFC 1929 login comes next",
+            "RFC 1928 §3",
+        ),
+        ProxyProtocol::Socks5 if line.starts_with("SOCKS5 login") => (
+            if client {
+                "the client logs in to the proxy with a user name and a password"
+            } else {
+                "the proxy accepts the login"
+            },
+            "the password crosses the network in clear text (masked here unless --show-secrets)",
+            "RFC 1929 §2",
+        ),
+        ProxyProtocol::Socks5 => (
+            if client {
+                "the client asks the proxy to connect it to the mail server"
+            } else {
+                "the proxy connected: from the next byte on, this TCP connection carries the mail server's dialogue"
+            },
+            "the request names the target as an IPv4 address, an IPv6 address or a host name the proxy resolves",
+            "RFC 1928 §4, §6",
+        ),
+        ProxyProtocol::Socks4 | ProxyProtocol::Socks4a => (
+            if client {
+                "the client asks the SOCKS4 proxy to connect it to the mail server"
+            } else {
+                "the proxy granted the request (90): the mail server's dialogue follows"
+            },
+            "SOCKS4 has no password, only a user id; SOCKS4a lets the proxy resolve a host name",
+            "SOCKS4 and SOCKS4a protocol notes (no RFC)",
+        ),
+        ProxyProtocol::HttpConnect => (
+            if client {
+                "the client asks the HTTP proxy for a tunnel to the mail server"
+            } else if line.split(' ').nth(1).is_some_and(|c| c.starts_with('2')) {
+                "the proxy opened the tunnel: after this header, the bytes are the mail server's dialogue"
+            } else {
+                "the proxy refused: 407 asks for credentials, which the client may send in a new request"
+            },
+            "Proxy-Authorization: Basic carries the user and password base64-encoded, not encrypted",
+            "RFC 9110 §9.3.6, §11.7.2; RFC 7617",
+        ),
+    };
+    x.summary = summary.into();
+    x.details.push(format!(
+        "proxy handshake: the client reaches {target} through the proxy at {}",
+        session.server
+    ));
+    x.details.push(detail.into());
+    x.references.push(reference.into());
 }
 
 fn command_line(session: &Session, line: &str, x: &mut LineExplanation) {

@@ -384,6 +384,9 @@ pub fn track(session: &Session) -> Vec<Step> {
                 pending.clear();
                 state
             }
+            // Before the dialogue: the proxy opens the connection to the
+            // mail server, whose greeting comes next.
+            TimelineKind::Proxy => state,
         };
         state = after;
         steps.push(Step {

@@ -164,7 +164,8 @@ pub fn build(s: &Session, expanded: &BTreeSet<usize>, show_secrets: bool) -> Vec
             TimelineKind::Command
             | TimelineKind::Reply
             | TimelineKind::Greeting
-            | TimelineKind::AuthResponse => {
+            | TimelineKind::AuthResponse
+            | TimelineKind::Proxy => {
                 let revealed: Vec<String>;
                 let lines = match ev.secret.as_ref().filter(|_| show_secrets) {
                     Some(secret) => {
@@ -173,12 +174,17 @@ pub fn build(s: &Session, expanded: &BTreeSet<usize>, show_secrets: bool) -> Vec
                     }
                     None => &ev.lines,
                 };
+                let lead = if ev.kind == TimelineKind::Proxy {
+                    "[proxy] "
+                } else {
+                    ""
+                };
                 for (n, l) in lines.iter().enumerate() {
                     rows.push(Row {
                         ev: i,
                         kind: RowKind::Line(n),
                         group,
-                        text: l.clone(),
+                        text: format!("{lead}{l}"),
                     });
                 }
             }

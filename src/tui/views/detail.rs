@@ -51,7 +51,14 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
         _ => 0,
     };
     let mut lines: Vec<Line> = Vec::new();
-    if let (RowKind::Line(n), Some(text)) = (row.kind, ev.lines.get(line_no)) {
+    if ev.kind == TimelineKind::Proxy {
+        // Binary SOCKS or an HTTP head, decoded into one line: no raw
+        // line with a terminator to show.
+        lines.push(Line::from(vec![
+            Span::styled("decoded: ", theme::dim()),
+            Span::raw(ev.lines.first().cloned().unwrap_or_default()),
+        ]));
+    } else if let (RowKind::Line(n), Some(text)) = (row.kind, ev.lines.get(line_no)) {
         let t = ev.terms.get(n).copied().unwrap_or(Terminator::None);
         lines.push(Line::from(vec![
             Span::styled("raw: ", theme::dim()),
@@ -105,7 +112,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
             if app.timeline.show_secrets {
                 // Escaped by the model when it was decoded; the session's
                 // AUTH record has the credential itself.
-                match s.auth.as_ref().and_then(|a| a.secret.as_ref()) {
+                match s
+                    .auth
+                    .as_ref()
+                    .and_then(|a| a.secret.as_ref())
+                    .filter(|_| ev.kind != TimelineKind::Proxy)
+                {
                     Some(cred) => format!(
                         "{} (user {}, secret {})",
                         secret.reveal(),

@@ -178,7 +178,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
                 let t = s.start.rfc3339().to_string();
                 cells.push(Cell::from(t.get(11..19).unwrap_or(&t).to_string()));
             }
-            cells.push(Cell::from(format!("{} → {}", s.client, s.server)));
+            // Through a proxy: the mail server it reached, after a dashed
+            // arrow (the timeline's title names the proxy too).
+            cells.push(Cell::from(match &s.tunnel {
+                Some(t) => format!("{} ⇢ {}", s.client, t.authority()),
+                None => format!("{} → {}", s.client, s.server),
+            }));
             if wide {
                 cells.push(Cell::from(
                     s.helo.as_ref().map(|h| h.to_string()).unwrap_or_default(),

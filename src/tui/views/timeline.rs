@@ -201,12 +201,15 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, indent: usize) -> Line<'a>
     match row.kind {
         RowKind::Line(n) => {
             let client = ev.dir == Dir::ClientToServer;
+            // The proxy's handshake is not the dialogue: shown dimmed.
+            let proxy = ev.kind == TimelineKind::Proxy;
             if client {
                 spans.push(Span::styled(
                     if n == 0 { "C→ " } else { "   " },
                     theme::client(),
                 ));
-                spans.push(Span::styled(row.text.as_str(), theme::client()));
+                let style = if proxy { theme::dim() } else { theme::client() };
+                spans.push(Span::styled(row.text.as_str(), style));
             } else {
                 spans.push(Span::raw(" ".repeat(indent)));
                 spans.push(Span::styled(
@@ -220,6 +223,7 @@ fn row_line<'a>(app: &App, s: &Session, row: &'a Row, indent: usize) -> Line<'a>
                         spans.push(Span::styled(&row.text[..3], theme::reply_class(c)));
                         spans.push(Span::styled(&row.text[3..], theme::server()));
                     }
+                    _ if proxy => spans.push(Span::styled(row.text.as_str(), theme::dim())),
                     _ => spans.push(Span::styled(row.text.as_str(), theme::server())),
                 }
                 if n == 0 {
@@ -265,7 +269,7 @@ fn explain_line(text: &str, width: usize) -> Line<'static> {
 /// " via SOCKS5 to HOST:PORT" for a session through a proxy, else "".
 fn via(s: &crate::model::Session) -> String {
     match &s.tunnel {
-        Some(t) => format!(" via {} to {}:{}", t.protocol.name(), t.target, t.port),
+        Some(t) => format!(" via {} to {}", t.protocol.name(), t.authority()),
         None => String::new(),
     }
 }
