@@ -80,6 +80,14 @@
 //!   http-connect, target 127.0.0.1:2525); greeting frame 8; counters.bytes 362/331
 //!   = 419/401 stream bytes minus the 57-byte CONNECT request and the 70-byte 200
 //!   response; data_bytes 259 = 246 + 7 (Subject) + 6 (Message-Id).
+//! - http-connect-407-smtp: curl --proxy-anyauth through tinyproxy with BasicAuth.
+//!   Stream 0 (CONNECT without credentials, 407 with `Connection: close` and no
+//!   Content-Length, tinyproxy's FIN, curl's RST) is no session; stream 1 is
+//!   session id 1: two proxy events (frame 15 the CONNECT naming user proxyuser,
+//!   password masked; frame 17 the 200), greeting frame 19, MAIL SIZE=297,
+//!   data_bytes 297 (curl's file), Subject/Message-Id as record-proxies.sh
+//!   writes them; counters.bytes 409/331 = 578/401 minus the 169-byte CONNECT
+//!   and the 70-byte 200.
 //! - tour: 12-line EHLO (AUTH PLAIN LOGIN), VRFY 252 2.0.0 / 550 5.1.1, AUTH PLAIN alice
 //!   masked, pipelined MAIL SIZE=420 + RCPT nobody 550 + RCPT bob 250 + DATA 354 (frames
 //!   15/16), data 369 = tour.py's message dot-unstuffed; BDAT 181 + 90 LAST -> 271
@@ -127,6 +135,7 @@ const CASES: &[(&str, &str)] = &[
     ("socks5-auth-smtp.pcap", "socks5-auth-smtp"),
     ("socks4-smtp.pcap", "socks4-smtp"),
     ("http-connect-smtp.pcap", "http-connect-smtp"),
+    ("http-connect-407-smtp.pcap", "http-connect-407-smtp"),
     ("tour.pcap", "tour"),
     ("sll-any-interface.pcap", "sll-any-interface"),
     ("sll2-any-interface.pcap", "sll2-any-interface"),

@@ -177,3 +177,43 @@ fn test_state_walk_of_postfix_rcpt_rejected_matches_the_reviewed_golden() {
         .collect();
     assert_eq!(got.join("\n"), RCPT_REJECTED_STATES.trim_end());
 }
+
+/// Each message of a proxy handshake is explained as what it is, with the
+/// section of the protocol that defines it.
+#[test]
+fn test_proxy_handshake_lines_cite_their_protocol() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "socks5-auth-smtp.pcap",
+            &[
+                "RFC 1928 §3",
+                "RFC 1928 §3",
+                "RFC 1929 §2",
+                "RFC 1929 §2",
+                "RFC 1928 §4, §6",
+                "RFC 1928 §4, §6",
+            ],
+        ),
+        (
+            "http-connect-smtp.pcap",
+            &[
+                "RFC 9110 §9.3.6, §11.7.2; RFC 7617",
+                "RFC 9110 §9.3.6, §15.5.8",
+            ],
+        ),
+    ];
+    for (file, refs) in cases {
+        let (sessions, _) = decode(&[capture(file)]);
+        let s = &sessions[0];
+        let notes = annotate(s);
+        let cited: Vec<String> = s
+            .timeline
+            .iter()
+            .zip(&notes)
+            .filter(|(t, _)| t.kind == TimelineKind::Proxy)
+            .map(|(_, (_, text))| text.last().cloned().unwrap_or_default())
+            .collect();
+        let expected: Vec<String> = refs.iter().map(|r| format!("see: {r}")).collect();
+        assert_eq!(cited, expected, "{file}");
+    }
+}

@@ -1,17 +1,22 @@
 #!/bin/bash
 # Re-make the proxy captures: SMTP to the private Postfix through a SOCKS proxy
-# (socks*.pcap) or an HTTP CONNECT proxy (http-connect-smtp.pcap).
+# (socks*.pcap) or an HTTP CONNECT proxy (http-connect-smtp.pcap, and
+# http-connect-407-smtp.pcap through a proxy that wants Basic authentication).
 # Needs root, what record.sh needs (postfix sasl2-bin swaks tcpdump tshark openssl), and
-# the Debian packages microsocks, dante-server, tinyproxy and proxychains4.
+# the Debian packages microsocks, dante-server, tinyproxy, proxychains4 and curl.
 # Usage: sudo [ONLY=CASE[,CASE...]] ./record-proxies.sh [OUTDIR]
 #   OUTDIR defaults to captures/, i.e. ..
-#   CASE is socks5, socks5-auth, socks4 or http-connect; without ONLY all four are
-#   recorded (e.g. ONLY=http-connect leaves the socks*.pcap files alone).
+#   CASE is socks5, socks5-auth, socks4, http-connect or http-connect-407; without ONLY
+#   all five are recorded (e.g. ONLY=http-connect-407 leaves the other .pcap files alone).
 #
 # swaks 20201014.0 has no SOCKS or HTTP proxy client: its --proxy* options speak the
 # HAProxy PROXY protocol to the SMTP server.  So swaks runs under proxychains4
 # (proxychains-ng, an LD_PRELOAD connect() hook), which does the SOCKS handshake or the
-# HTTP CONNECT request on swaks' socket.
+# HTTP CONNECT request on swaks' socket.  proxychains-ng cannot answer a 407 (it only
+# sends credentials up front), so http-connect-407 uses curl's own SMTP client and HTTP
+# proxy tunnel instead: with --proxy-anyauth curl first sends CONNECT without
+# credentials, learns the scheme from tinyproxy's 407, and sends CONNECT again with
+# Proxy-Authorization: Basic.
 # Each proxy listens on 127.0.0.1 (SOCKS :1080, HTTP :8888), one at a time; only the
 # client<->proxy leg (tcp port 1080 / 8888) is captured.  Starts the private Postfix
 # (setup-postfix.sh) unless RUNNING=1 says it is already up on 127.0.0.1:2525, and stops
@@ -33,7 +38,7 @@ case_wanted() {
   return 1
 }
 for c in ${ONLY//,/ }; do
-  case $c in socks5|socks5-auth|socks4|http-connect) ;;
+  case $c in socks5|socks5-auth|socks4|http-connect|http-connect-407) ;;
     *) echo "unknown case in ONLY: $c" >&2; exit 2 ;; esac
 done
 
@@ -117,6 +122,12 @@ LogFile "$SCRATCH/tinyproxy.log"
 LogLevel Info
 EOF
 
+# The same tinyproxy, but it wants HTTP Basic authentication (proxyuser / proxypass):
+# a CONNECT without a valid Proxy-Authorization gets 407 Proxy Authentication Required.
+sed -e "s#tinyproxy.log#tinyproxy-auth.log#" "$SCRATCH/tinyproxy.conf" \
+  > "$SCRATCH/tinyproxy-auth.conf"
+echo 'BasicAuth proxyuser proxypass' >> "$SCRATCH/tinyproxy-auth.conf"
+
 DATE='Date: Thu, 01 Jan 2026 12:00:00 +0000'
 PF=(--server 127.0.0.1:2525 --ehlo client.example.test --from sender@client.test
     --to alice@example.test --header "$DATE")
@@ -154,6 +165,27 @@ fi
 if case_wanted http-connect; then
   start_proxy tinyproxy-console 8888 tinyproxy -d -c "$SCRATCH/tinyproxy.conf"
   proxied http-connect-smtp.pcap 8888 proxychains-http.conf http-connect-1 'through an HTTP CONNECT proxy'
+  stop_proxy
+fi
+
+# 5. tinyproxy with BasicAuth, HTTP CONNECT answered 407 first: curl (not swaks, see
+#    above) sends `CONNECT 127.0.0.1:2525 HTTP/1.1` without credentials, gets the 407,
+#    then sends the CONNECT again with `Proxy-Authorization: Basic ...`, gets 200 and
+#    runs SMTP in the tunnel.  curl's EHLO name is the URL path; the message file has
+#    CRLF line ends and curl adds the final `.` line itself.
+if case_wanted http-connect-407; then
+  printf '%s\r\n' "$DATE" 'From: sender@client.test' 'To: alice@example.test' \
+    'Message-Id: <http-connect-407-1@client.test>' \
+    'Subject: through an HTTP proxy after 407' '' \
+    'Hello Alice, this message went through an HTTP CONNECT proxy' \
+    'that first answered 407 Proxy Authentication Required.' \
+    > "$SCRATCH/http-connect-407.eml"
+  start_proxy tinyproxy-auth-console 8888 tinyproxy -d -c "$SCRATCH/tinyproxy-auth.conf"
+  capture http-connect-407-smtp.pcap 'tcp port 8888' \
+    curl -sS -v --proxytunnel -x http://127.0.0.1:8888 \
+      --proxy-user proxyuser:proxypass --proxy-anyauth \
+      --mail-from sender@client.test --mail-rcpt alice@example.test \
+      -T "$SCRATCH/http-connect-407.eml" smtp://127.0.0.1:2525/client.example.test
   stop_proxy
 fi
 

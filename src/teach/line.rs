@@ -218,16 +218,19 @@ fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineE
             "SOCKS4 has no password, only a user id; SOCKS4a lets the proxy resolve a host name",
             "SOCKS4 and SOCKS4a protocol notes (no RFC)",
         ),
+        ProxyProtocol::HttpConnect if client => (
+            "the client asks the HTTP proxy for a tunnel to the mail server",
+            "Proxy-Authorization: Basic carries the user and password base64-encoded, not encrypted",
+            "RFC 9110 §9.3.6, §11.7.2; RFC 7617",
+        ),
         ProxyProtocol::HttpConnect => (
-            if client {
-                "the client asks the HTTP proxy for a tunnel to the mail server"
-            } else if line.split(' ').nth(1).is_some_and(|c| c.starts_with('2')) {
+            if line.split(' ').nth(1).is_some_and(|c| c.starts_with('2')) {
                 "the proxy opened the tunnel: after this header, the bytes are the mail server's dialogue"
             } else {
                 "the proxy refused: 407 asks for credentials, which the client may send in a new request"
             },
-            "Proxy-Authorization: Basic carries the user and password base64-encoded, not encrypted",
-            "RFC 9110 §9.3.6, §11.7.2; RFC 7617",
+            "any 2xx status opens the tunnel; anything else refuses it",
+            "RFC 9110 §9.3.6, §15.5.8",
         ),
     };
     x.summary = summary.into();
