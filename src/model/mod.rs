@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 
 use crate::capture::Timestamp;
-use crate::net::proxy::{ProxyProtocol, Target, Tunnel};
+use crate::net::proxy::{ProxyProtocol, StepKind, Tunnel};
 use crate::net::{ConnId, ConnMeta, Dir};
 use crate::output::escape::escape_bytes;
 use crate::smtp::auth::{Secret, SecretKind};
@@ -108,11 +108,7 @@ impl fmt::Display for Service {
 
 /// `host:port` escaped for display, an IPv6 address in brackets.
 fn authority(host: &WireText, port: u16) -> String {
-    if host.0.contains(&b':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
+    escape_bytes(&crate::net::proxy::authority(&host.0, port))
 }
 
 impl TunnelInfo {
@@ -124,10 +120,7 @@ impl TunnelInfo {
     pub fn new(t: &Tunnel) -> TunnelInfo {
         TunnelInfo {
             protocol: t.protocol,
-            target: match &t.target {
-                Target::Ip(ip) => WireText::from_str_lossy(&ip.to_string()),
-                Target::Name(name) => WireText(name.clone()),
-            },
+            target: WireText(t.target.host()),
             port: t.port,
             user: t.user.clone().map(WireText),
             // Kept as text, as AUTH secrets are; outputs escape it.
@@ -309,6 +302,8 @@ pub struct TimelineEvent {
     pub gap_len: Option<u64>,
     /// For message markers: index into `transactions`.
     pub txn: Option<usize>,
+    /// For proxy handshake lines: what the message does.
+    pub proxy_step: Option<StepKind>,
 }
 
 #[derive(Clone, Debug)]
@@ -523,11 +518,10 @@ impl SessionBuilder {
         self.s.tunnel = Some(TunnelInfo::new(t));
         for step in &t.steps {
             let mut item = Self::item_at((step.ts, step.frame, step.dir), TimelineKind::Proxy);
-            item.lines.push(escape_bytes(&step.text));
-            item.secret = step
-                .revealed
-                .as_deref()
-                .map(|r| Secret::new(escape_bytes(r)));
+            item.lines
+                .push(escape_bytes(&step.line_with(Secret::MASK.as_bytes())));
+            item.secret = step.revealed().map(|r| Secret::new(escape_bytes(&r)));
+            item.proxy_step = Some(step.kind);
             self.push_timeline(item);
         }
     }
@@ -605,6 +599,7 @@ impl SessionBuilder {
             pipelined: false,
             gap_len: None,
             txn: None,
+            proxy_step: None,
         }
     }
 

@@ -69,6 +69,16 @@ pub enum Target {
     Name(Vec<u8>),
 }
 
+impl Target {
+    /// The address as text, or the name as sent.
+    pub fn host(&self) -> Vec<u8> {
+        match self {
+            Target::Ip(ip) => ip.to_string().into_bytes(),
+            Target::Name(name) => name.clone(),
+        }
+    }
+}
+
 /// A granted CONNECT: the stream after the handshake is the tunnel's.
 /// Its `Debug` masks the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -87,46 +97,89 @@ pub struct Tunnel {
     pub steps: Vec<Step>,
 }
 
-/// One message of a proxy handshake, decoded for display.
+/// What a handshake message does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// SOCKS5: the client offers its authentication methods (RFC 1928 §3).
+    Hello,
+    /// SOCKS5: the proxy picks one.
+    MethodChosen,
+    /// SOCKS5: the client's RFC 1929 login.
+    Login,
+    /// SOCKS5: the proxy accepts it.
+    LoginAccepted,
+    /// The client's CONNECT request.
+    Request,
+    /// The proxy connected: the tunnel opens.
+    Granted,
+    /// HTTP: refused with 407; the client may ask again.
+    Refused,
+}
+
+/// One message of a proxy handshake, decoded for display. Its `Debug`
+/// leaves the password out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Step {
     pub dir: Dir,
     /// When its last byte arrived, and the frame that carried it.
     pub ts: Timestamp,
     pub frame: u64,
-    /// What it says, one line, the password masked; host and user names
+    pub kind: StepKind,
+    /// What it says, one line without the password; host and user names
     /// are wire bytes, unescaped.
     pub text: Vec<u8>,
-    /// The same line with the password, when it carries one.
-    pub revealed: Option<Vec<u8>>,
+    /// A password the message carries, and the offset in `text` where it
+    /// goes: [`Step::line_with`] puts it, or a mask, there.
+    password: Option<(usize, Vec<u8>)>,
     /// Bytes of its direction up to its end.
     end: usize,
 }
 
 impl Step {
-    fn new(dir: Dir, end: usize, text: Vec<u8>) -> Step {
+    fn new(dir: Dir, end: usize, kind: StepKind, text: Vec<u8>) -> Step {
         Step {
             dir,
             ts: Timestamp::default(),
             frame: 0,
+            kind,
             text,
-            revealed: None,
+            password: None,
             end,
         }
     }
 
     /// A step whose line names a password: `text` and `tail` around it.
-    fn with_password(dir: Dir, end: usize, text: Vec<u8>, password: &[u8], tail: &[u8]) -> Step {
-        let mut revealed = text.clone();
-        revealed.extend_from_slice(password);
-        revealed.extend_from_slice(tail);
-        let mut masked = text;
-        masked.extend_from_slice(crate::smtp::auth::Secret::MASK.as_bytes());
-        masked.extend_from_slice(tail);
+    fn with_password(
+        dir: Dir,
+        end: usize,
+        kind: StepKind,
+        mut text: Vec<u8>,
+        password: &[u8],
+        tail: &[u8],
+    ) -> Step {
+        let at = text.len();
+        text.extend_from_slice(tail);
         Step {
-            revealed: Some(revealed),
-            ..Step::new(dir, end, masked)
+            password: Some((at, password.to_vec())),
+            ..Step::new(dir, end, kind, text)
         }
+    }
+
+    /// The line with `shown` where the password goes: the password itself,
+    /// or the caller's mask.
+    pub fn line_with(&self, shown: &[u8]) -> Vec<u8> {
+        match &self.password {
+            Some((at, _)) => {
+                let (head, tail) = self.text.split_at((*at).min(self.text.len()));
+                [head, shown, tail].concat()
+            }
+            None => self.text.clone(),
+        }
+    }
+
+    /// The line with the password shown (outputs asked to show secrets).
+    pub fn revealed(&self) -> Option<Vec<u8>> {
+        self.password.as_ref().map(|(_, p)| self.line_with(p))
     }
 }
 
@@ -136,6 +189,7 @@ impl std::fmt::Debug for Step {
             .field("dir", &self.dir)
             .field("ts", &self.ts)
             .field("frame", &self.frame)
+            .field("kind", &self.kind)
             .field("text", &String::from_utf8_lossy(&self.text))
             .finish()
     }
@@ -194,9 +248,12 @@ impl Handshake {
         }
         let held = &mut self.held[dir.index()];
         let room = MAX_HANDSHAKE.saturating_sub(held.len());
-        held.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(bytes));
-        let end = held.len();
-        self.arrivals[dir.index()].push((end, ts, frame));
+        let take = room.min(bytes.len());
+        held.extend_from_slice(bytes.get(..take).unwrap_or(bytes));
+        // One entry per chunk that added bytes: at most MAX_HANDSHAKE.
+        if take > 0 {
+            self.arrivals[dir.index()].push((held.len(), ts, frame));
+        }
         let verdict = match parse(&self.held[0], &self.held[1]) {
             Parsed::Tunnel(mut t) => {
                 self.time_steps(&mut t.steps);
@@ -340,7 +397,7 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
         (ProxyProtocol::Socks4, Target::Ip(ip.into()))
     };
     let mut request = format!("{} CONNECT ", protocol.name()).into_bytes();
-    request.extend_from_slice(&host_port(&target, port));
+    request.extend_from_slice(&authority(&target.host(), port));
     if !user.is_empty() {
         request.extend_from_slice(b" user id ");
         request.extend_from_slice(&user);
@@ -363,19 +420,23 @@ fn socks4(client: &[u8], server: &[u8]) -> Parsed {
         password: None,
         consumed: [c.at, s.at],
         steps: vec![
-            Step::new(Dir::ClientToServer, c.at, request),
-            Step::new(Dir::ServerToClient, s.at, reply),
+            Step::new(Dir::ClientToServer, c.at, StepKind::Request, request),
+            Step::new(Dir::ServerToClient, s.at, StepKind::Granted, reply),
         ],
     })
 }
 
-/// `host:port`, an IPv6 address in brackets.
-fn host_port(target: &Target, port: u16) -> Vec<u8> {
-    let mut out = match target {
-        Target::Ip(ip @ std::net::IpAddr::V6(_)) => format!("[{ip}]").into_bytes(),
-        Target::Ip(ip) => ip.to_string().into_bytes(),
-        Target::Name(name) => name.clone(),
-    };
+/// `host:port` (RFC 3986 §3.2.2): a host with a colon, an IPv6 address,
+/// goes in brackets. Wire bytes in, wire bytes out.
+pub fn authority(host: &[u8], port: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(host.len() + 8);
+    if host.contains(&b':') {
+        out.push(b'[');
+        out.extend_from_slice(host);
+        out.push(b']');
+    } else {
+        out.extend_from_slice(host);
+    }
     out.extend_from_slice(format!(":{port}").as_bytes());
     out
 }
@@ -407,6 +468,7 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     let mut steps = vec![Step::new(
         Dir::ClientToServer,
         c.at,
+        StepKind::Hello,
         format!("SOCKS5 hello: methods {}", names.join(", ")).into_bytes(),
     )];
     if need!(s.u8()) != 5 {
@@ -419,6 +481,7 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     steps.push(Step::new(
         Dir::ServerToClient,
         s.at,
+        StepKind::MethodChosen,
         format!("SOCKS5 method chosen: {}", socks5_method(method)).into_bytes(),
     ));
     let (mut user, mut password) = (None, None);
@@ -439,6 +502,7 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
             steps.push(Step::with_password(
                 Dir::ClientToServer,
                 c.at,
+                StepKind::Login,
                 text,
                 secret,
                 b"",
@@ -451,6 +515,7 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
             steps.push(Step::new(
                 Dir::ServerToClient,
                 s.at,
+                StepKind::LoginAccepted,
                 b"SOCKS5 login accepted".to_vec(),
             ));
         }
@@ -469,8 +534,13 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     };
     let port = need!(c.u16());
     let mut request = b"SOCKS5 CONNECT ".to_vec();
-    request.extend_from_slice(&host_port(&target, port));
-    steps.push(Step::new(Dir::ClientToServer, c.at, request));
+    request.extend_from_slice(&authority(&target.host(), port));
+    steps.push(Step::new(
+        Dir::ClientToServer,
+        c.at,
+        StepKind::Request,
+        request,
+    ));
     // §6: `5, REP, 0, ATYP, BND.ADDR, BND.PORT`; REP 0 is success.
     if need!(s.u8()) != 5 || need!(s.u8()) != 0 {
         return Parsed::No;
@@ -481,8 +551,13 @@ fn socks5(client: &[u8], server: &[u8]) -> Parsed {
     };
     let bound_port = need!(s.u16());
     let mut reply = b"SOCKS5 reply: succeeded, bound to ".to_vec();
-    reply.extend_from_slice(&host_port(&bound, bound_port));
-    steps.push(Step::new(Dir::ServerToClient, s.at, reply));
+    reply.extend_from_slice(&authority(&bound.host(), bound_port));
+    steps.push(Step::new(
+        Dir::ServerToClient,
+        s.at,
+        StepKind::Granted,
+        reply,
+    ));
     Parsed::Tunnel(Tunnel {
         protocol: ProxyProtocol::Socks5,
         target,
@@ -535,7 +610,12 @@ fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
         }
         s_at += used;
         if code.first() == Some(&b'2') {
-            steps.push(Step::new(Dir::ServerToClient, s_at, status.to_vec()));
+            steps.push(Step::new(
+                Dir::ServerToClient,
+                s_at,
+                StepKind::Granted,
+                status.to_vec(),
+            ));
             return Parsed::Tunnel(Tunnel {
                 protocol: ProxyProtocol::HttpConnect,
                 target: request.target,
@@ -556,7 +636,12 @@ fn http_connect(client: &[u8], server: &[u8]) -> Parsed {
         if s_at > server.len() {
             return Parsed::Incomplete(server_side);
         }
-        steps.push(Step::new(Dir::ServerToClient, s_at, status.to_vec()));
+        steps.push(Step::new(
+            Dir::ServerToClient,
+            s_at,
+            StepKind::Refused,
+            status.to_vec(),
+        ));
     }
     Parsed::No
 }
@@ -581,9 +666,10 @@ impl HttpRequest {
                 text.extend_from_slice(b" [Proxy-Authorization: Basic, user ");
                 text.extend_from_slice(user);
                 text.extend_from_slice(b" password ");
-                Step::with_password(Dir::ClientToServer, end, text, password, b"]")
+                let kind = StepKind::Request;
+                Step::with_password(Dir::ClientToServer, end, kind, text, password, b"]")
             }
-            _ => Step::new(Dir::ClientToServer, end, text),
+            _ => Step::new(Dir::ClientToServer, end, StepKind::Request, text),
         }
     }
 }
@@ -1015,11 +1101,11 @@ mod tests {
         let t = tunnel(h.feed(Sv, b"\x05\x02\x01\x00\x05\x00\x00\x01\0\0\0\0\0\0"));
         let login = &t.steps[2];
         assert_eq!(
-            login.text,
+            login.line_with(b"********"),
             b"SOCKS5 login (RFC 1929): user alice password ********"
         );
         assert_eq!(
-            login.revealed.as_deref(),
+            login.revealed().as_deref(),
             Some(&b"SOCKS5 login (RFC 1929): user alice password pw!"[..])
         );
         assert!(

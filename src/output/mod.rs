@@ -14,6 +14,10 @@ use std::io;
 use crate::model::Session;
 use crate::smtp::auth::Secret;
 
+/// Put before a proxy handshake line (timeline kind `Proxy`) wherever the
+/// timeline is shown as C:/S: lines, so that it is not read as SMTP.
+pub const PROXY_MARK: &str = "[proxy] ";
+
 /// What writers include. Secrets stay masked unless `show_secrets`.
 #[derive(Clone, Debug, Default)]
 pub struct OutputOptions {

@@ -143,7 +143,7 @@ fn write_event(out: &mut String, s: &Session, t: &TimelineEvent, opts: &OutputOp
             for (i, l) in lines.iter().enumerate() {
                 let lead = if i == 0 { &off } else { &pad };
                 let proxy = if t.kind == TimelineKind::Proxy {
-                    "[proxy] "
+                    super::PROXY_MARK
                 } else {
                     ""
                 };

@@ -7,6 +7,7 @@
 //! are never shown: AUTH lines are described, not revealed.
 
 use crate::model::{Session, TimelineKind};
+use crate::net::proxy::StepKind;
 use crate::output::escape::escape_str;
 use crate::smtp::auth::SecretKind;
 use crate::smtp::reply::EnhancedCode;
@@ -157,7 +158,7 @@ pub fn explain_event_at(session: &Session, steps: &[Step], index: usize) -> Line
             );
             x.references.push("RFC 3207 §4.2".into());
         }
-        TimelineKind::Proxy => proxy_line(session, first, t.dir, &mut x),
+        TimelineKind::Proxy => proxy_line(session, t.proxy_step, &mut x),
         TimelineKind::Gap => {
             x.summary = format!(
                 "{} bytes were never captured: the dialogue is incomplete here",
@@ -170,29 +171,28 @@ pub fn explain_event_at(session: &Session, steps: &[Step], index: usize) -> Line
     x
 }
 
-/// A line of the proxy handshake before the dialogue (decoded by the
-/// model: its text starts with what it is).
-fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineExplanation) {
-    use crate::net::proxy::ProxyProtocol;
-    let Some(tunnel) = &session.tunnel else {
+/// A line of the proxy handshake before the dialogue, by what the message
+/// does.
+fn proxy_line(session: &Session, step: Option<StepKind>, x: &mut LineExplanation) {
+    use crate::net::proxy::ProxyProtocol::{HttpConnect, Socks4, Socks4a, Socks5};
+    use StepKind::*;
+    let (Some(tunnel), Some(step)) = (&session.tunnel, step) else {
         x.summary = "proxy handshake".into();
         return;
     };
-    let target = format!("{}:{}", tunnel.target, tunnel.port);
-    let client = dir == crate::net::Dir::ClientToServer;
-    let (summary, detail, reference) = match tunnel.protocol {
-        ProxyProtocol::Socks5 if line.starts_with("SOCKS5 hello") => (
+    let (summary, detail, reference) = match (tunnel.protocol, step) {
+        (_, Hello) => (
             "the client greets the SOCKS5 proxy with the authentication methods it can use",
             "the proxy picks one of them in its answer, or 0xFF for none",
             "RFC 1928 §3",
         ),
-        ProxyProtocol::Socks5 if line.starts_with("SOCKS5 method") => (
+        (_, MethodChosen) => (
             "the proxy chooses the authentication method",
             "username/password means an RFC 1929 login comes next",
             "RFC 1928 §3",
         ),
-        ProxyProtocol::Socks5 if line.starts_with("SOCKS5 login") => (
-            if client {
+        (_, Login | LoginAccepted) => (
+            if step == Login {
                 "the client logs in to the proxy with a user name and a password"
             } else {
                 "the proxy accepts the login"
@@ -200,8 +200,8 @@ fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineE
             "the password crosses the network in clear text (masked here unless --show-secrets)",
             "RFC 1929 §2",
         ),
-        ProxyProtocol::Socks5 => (
-            if client {
+        (Socks5, _) => (
+            if step == Request {
                 "the client asks the proxy to connect it to the mail server"
             } else {
                 "the proxy connected: from the next byte on, this TCP connection carries the mail server's dialogue"
@@ -209,8 +209,8 @@ fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineE
             "the request names the target as an IPv4 address, an IPv6 address or a host name the proxy resolves",
             "RFC 1928 §4, §6",
         ),
-        ProxyProtocol::Socks4 | ProxyProtocol::Socks4a => (
-            if client {
+        (Socks4 | Socks4a, _) => (
+            if step == Request {
                 "the client asks the SOCKS4 proxy to connect it to the mail server"
             } else {
                 "the proxy granted the request (90): the mail server's dialogue follows"
@@ -218,13 +218,13 @@ fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineE
             "SOCKS4 has no password, only a user id; SOCKS4a lets the proxy resolve a host name",
             "SOCKS4 and SOCKS4a protocol notes (no RFC)",
         ),
-        ProxyProtocol::HttpConnect if client => (
+        (HttpConnect, Request) => (
             "the client asks the HTTP proxy for a tunnel to the mail server",
             "Proxy-Authorization: Basic carries the user and password base64-encoded, not encrypted",
             "RFC 9110 §9.3.6, §11.7.2; RFC 7617",
         ),
-        ProxyProtocol::HttpConnect => (
-            if line.split(' ').nth(1).is_some_and(|c| c.starts_with('2')) {
+        (HttpConnect, _) => (
+            if step == Granted {
                 "the proxy opened the tunnel: after this header, the bytes are the mail server's dialogue"
             } else {
                 "the proxy refused: 407 asks for credentials, which the client may send in a new request"
@@ -235,7 +235,8 @@ fn proxy_line(session: &Session, line: &str, dir: crate::net::Dir, x: &mut LineE
     };
     x.summary = summary.into();
     x.details.push(format!(
-        "proxy handshake: the client reaches {target} through the proxy at {}",
+        "proxy handshake: the client reaches {} through the proxy at {}",
+        tunnel.authority(),
         session.server
     ));
     x.details.push(detail.into());

@@ -175,7 +175,7 @@ pub fn build(s: &Session, expanded: &BTreeSet<usize>, show_secrets: bool) -> Vec
                     None => &ev.lines,
                 };
                 let lead = if ev.kind == TimelineKind::Proxy {
-                    "[proxy] "
+                    crate::output::PROXY_MARK
                 } else {
                     ""
                 };
