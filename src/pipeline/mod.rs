@@ -61,7 +61,7 @@ enum Conn {
         detector: Detector,
         /// While a proxy handshake may be starting: the detector is fed
         /// once it is decided, from what is held.
-        proxy: Option<proxy::Handshake>,
+        proxy: Option<Box<proxy::Handshake>>,
         /// A granted proxy CONNECT: `held` starts after the handshake.
         tunnel: Option<Box<Tunnel>>,
         held: Vec<Held>,
@@ -266,7 +266,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             conn.id,
             Conn::Detecting {
                 detector: Detector::new(),
-                proxy: Some(proxy::Handshake::new()),
+                proxy: Some(Box::default()),
                 tunnel: None,
                 held: Vec::new(),
                 held_bytes: 0,
