@@ -40,9 +40,10 @@ fn portable_le_mask(block: &[u8; BLOCK], max: u8) -> u64 {
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+        _mm_sub_epi8,
     };
 
-    use super::BLOCK;
+    use super::{LineMasks, BLOCK};
 
     #[inline]
     pub fn le_mask(block: &[u8; BLOCK], max: u8) -> u64 {
@@ -60,6 +61,116 @@ mod sse2 {
         }
         mask
     }
+
+    /// [`super::plain_text`] of at least 16 bytes: 16 at a time, the
+    /// last 16 overlapping the ones before.
+    #[inline]
+    pub fn plain_text(bytes: &[u8]) -> bool {
+        let (lanes, _) = bytes.as_chunks::<16>();
+        let last = bytes.last_chunk::<16>();
+        let mut bad = 0;
+        for lane in lanes.iter().chain(last) {
+            // SAFETY: as in `le_mask`. A byte is a control up to CR when
+            // its unsigned minimum with CR is itself; the sign bit is the
+            // high bit.
+            bad |= unsafe {
+                let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(
+                    _mm_min_epu8(v, _mm_set1_epi8(b'\r' as i8)),
+                    v,
+                )) | _mm_movemask_epi8(v)
+            };
+        }
+        bad == 0
+    }
+
+    #[inline]
+    pub fn line_masks(block: &[u8; BLOCK]) -> LineMasks {
+        let mut m = LineMasks::default();
+        for (i, lane) in block.as_chunks::<16>().0.iter().enumerate() {
+            let shift = 16 * i;
+            // SAFETY: as in `le_mask`: SSE2 is enabled for this module and
+            // the load reads the 16 borrowed bytes of `lane`.
+            // `-` and `.` are 0x2d and 0x2e: those minus 0x2d are the bytes
+            // whose unsigned minimum with 1 is themselves.
+            let [cr, lf, low, punct, high] = unsafe {
+                let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
+                let eq = |c: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8)));
+                let at_most = |x: __m128i, max: u8| {
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(max as i8)), x))
+                };
+                [
+                    eq(b'\r'),
+                    eq(b'\n'),
+                    at_most(v, b'\r'),
+                    at_most(_mm_sub_epi8(v, _mm_set1_epi8(b'-' as i8)), 1),
+                    _mm_movemask_epi8(v),
+                ]
+            };
+            let bits = |b: i32| u64::from(b as u16) << shift;
+            m.cr |= bits(cr);
+            m.lf |= bits(lf);
+            m.low |= bits(low);
+            m.punct |= bits(punct);
+            m.high |= bits(high);
+        }
+        m
+    }
+}
+
+/// The bytes of one block that a scan of DATA lines looks at, one bit per
+/// byte.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineMasks {
+    pub cr: u64,
+    pub lf: u64,
+    /// Bytes `<= 0x0d`: CR, LF, NUL and the rarer controls (TAB, FF, ...).
+    pub low: u64,
+    /// `-` and `.` (a MIME delimiter and a dot at the start of a line).
+    pub punct: u64,
+    /// Bytes with the high bit set.
+    pub high: u64,
+}
+
+/// The [`LineMasks`] of a block.
+#[inline]
+pub fn line_masks(block: &[u8; BLOCK]) -> LineMasks {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        sse2::line_masks(block)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        portable_line_masks(block)
+    }
+}
+
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn portable_line_masks(block: &[u8; BLOCK]) -> LineMasks {
+    let mut m = LineMasks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        let set = |mask: &mut u64, on: bool| *mask |= if on { bit } else { 0 };
+        set(&mut m.cr, b == b'\r');
+        set(&mut m.lf, b == b'\n');
+        set(&mut m.low, b <= b'\r');
+        set(&mut m.punct, b == b'.' || b == b'-');
+        set(&mut m.high, b >= 0x80);
+    }
+    m
+}
+
+/// Every byte is in `0x0e..=0x7f`: no line break, NUL or other control
+/// that the DATA automatons look at, and nothing 8-bit.
+#[inline]
+pub fn plain_text(bytes: &[u8]) -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        if bytes.len() >= 16 {
+            return sse2::plain_text(bytes);
+        }
+    }
+    bytes.iter().all(|&b| (0x0e..0x80).contains(&b))
 }
 
 /// The positions of the bytes `<= max` in a slice, in order: a
@@ -158,6 +269,26 @@ mod tests {
         ) {
             let b: [u8; BLOCK] = block.try_into().unwrap();
             prop_assert_eq!(le_mask(&b, max), portable_le_mask(&b, max));
+        }
+
+        #[test]
+        fn test_line_masks_match_the_portable_loop(
+            block in proptest::collection::vec(prop_oneof![
+                Just(b'\r'), Just(b'\n'), Just(0u8), Just(b'.'), Just(b'-'), Just(0x80u8), Just(0x0eu8), any::<u8>()
+            ], BLOCK),
+        ) {
+            let b: [u8; BLOCK] = block.try_into().unwrap();
+            prop_assert_eq!(line_masks(&b), portable_line_masks(&b));
+        }
+
+        #[test]
+        fn test_plain_text_is_every_byte_between_cr_and_0x80(
+            bytes in proptest::collection::vec(prop_oneof![
+                200 => prop_oneof![Just(0x0eu8), Just(0x7fu8), Just(b'A')],
+                1 => prop_oneof![Just(b'\r'), Just(0x80u8), Just(0u8), any::<u8>()],
+            ], 0..100),
+        ) {
+            prop_assert_eq!(plain_text(&bytes), bytes.iter().all(|&b| (0x0e..0x80).contains(&b)));
         }
 
         #[test]

@@ -27,6 +27,17 @@ const STAGE: usize = 8 * 1024;
 /// Runs at least this long skip the stage and go to the summarizer as is.
 const DIRECT_RUN: usize = 512;
 
+/// A byte that the fast paths leave to the automatons at the start of a
+/// line: the start of an end-of-data or smuggling sequence (`.`, CR, LF,
+/// NUL), or of a possible MIME delimiter (`-`).
+fn starts_something(b: u8) -> bool {
+    matches!(b, b'.' | b'-' | b'\r' | b'\n' | 0)
+}
+
+/// Longest line the base64 fast path guesses (998 octets and CRLF: not a
+/// long line).
+const MAX_GUESS: usize = 998;
+
 /// A line-break variant in a non-canonical end-of-data sequence.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -144,6 +155,9 @@ pub struct DataDecoder {
     pub gap: bool,
     /// The non-canonical sequence whose `following` bytes are being kept.
     excerpt_for: Option<usize>,
+    /// Length (without CRLF) of the base64 body line seen last, for
+    /// [`Self::same_lines`]; 0 when there is none.
+    line_guess: usize,
 }
 
 impl DataDecoder {
@@ -166,6 +180,7 @@ impl DataDecoder {
             seq: 0,
             gap: false,
             excerpt_for: None,
+            line_guess: 0,
         }
     }
 
@@ -214,62 +229,209 @@ impl DataDecoder {
     /// or NUL), up to the first byte that needs the automatons. Returns
     /// the bytes taken; the state is still `Mid`/`Idle` afterwards.
     fn fast_lines(&mut self, input: &[u8]) -> usize {
-        let mut end = input.len();
-        // Where the current line started within `input`, and how long it
-        // already was before `input`.
-        let mut line_start = 0;
-        let mut carried = self.line_len;
-        // CR, LF and NUL are all <= 0x0d; the other bytes that small (TAB,
-        // FF, ...) are ordinary and skipped.
-        let mut controls = blocks::Below::new(input, b'\r');
-        while let Some(p) = controls.next() {
-            match input.get(p) {
-                Some(b'\r') => {}
-                Some(b'\n' | 0) => {
-                    end = p;
-                    break;
-                }
-                _ => continue,
-            }
-            let plain_crlf = input.get(p + 1) == Some(&b'\n')
-                && input
-                    .get(p + 2)
-                    .is_some_and(|b| !matches!(b, b'.' | b'\r' | b'\n' | 0));
-            if !plain_crlf {
-                end = p;
-                break;
-            }
-            // The LF of this CRLF.
-            controls.next();
-            // What `after_cr` counts for a line (its CRLF included).
-            self.stats.crlf_lines += 1;
-            if carried + (p + 2 - line_start) as u64 > 1000 {
-                self.stats.long_lines += 1;
-            }
-            carried = 0;
-            line_start = p + 2;
+        match self.same_lines(input) {
+            0 => self.plain_blocks(input),
+            taken => taken,
         }
-        if end > 0 {
-            self.emit_run(&input[..end]);
-            self.line_len = carried + (end - line_start) as u64;
-            self.stats.raw_bytes += end as u64;
-        }
-        end
     }
 
-    fn emit_run(&mut self, run: &[u8]) {
-        self.line_len += run.len() as u64;
-        self.size += run.len() as u64;
-        // Mail is nearly all ASCII: the word-at-a-time check is the fast
-        // path, counting only when it fails.
-        if !run.is_ascii() {
-            self.stats.eight_bit += run.iter().filter(|&&b| b >= 0x80).count() as u64;
+    /// The fastest path, for base64 bodies at the start of a line: lines
+    /// as long as the one before, each checked where its CRLF should be
+    /// and for plain text in between, handed to the base64 decoder as
+    /// they are. Returns the bytes taken (whole lines).
+    fn same_lines(&mut self, input: &[u8]) -> usize {
+        let len = self.line_guess;
+        if self.line_len != 0 || len == 0 || input.len() < len + 3 {
+            return 0;
         }
+        self.flush_stage();
+        let Some(mut lines) = self.mime.base64_lines() else {
+            return 0;
+        };
+        let mut at = 0;
+        while let Some(window) = input.get(at..at + len + 3) {
+            let (text, tail) = window.split_at(len);
+            let plain = matches!(tail, [b'\r', b'\n', next] if !starts_something(*next));
+            if !plain || !blocks::plain_text(text) {
+                break;
+            }
+            lines.push(text);
+            at += len + 2;
+        }
+        lines.advance(at);
+        if at > 0 {
+            // Not long (the guess is at most 998), no 8-bit byte.
+            self.stats.crlf_lines += (at / (len + 2)) as u64;
+            self.stats.raw_bytes += at as u64;
+            self.note_run(input.get(..at).unwrap_or_default(), 0);
+        }
+        at
+    }
+
+    /// The fast path a 64-byte block at a time, for what
+    /// [`fast_lines`](Self::fast_lines) takes: whole blocks (and the start
+    /// of the block where something needs the automatons) whose CRs are
+    /// all plain CRLFs followed by a byte that starts nothing, with no bare
+    /// LF and no NUL. Each block's line breaks, 8-bit bytes and the bytes
+    /// that may start a sequence come as bit masks, so a block costs the
+    /// same however many lines end in it.
+    ///
+    /// When the message is inside a base64 body, a line starting with `-`
+    /// also ends the run (it may be a MIME delimiter), and the text between
+    /// the line breaks goes straight to the base64 decoder, which then
+    /// does not look for the line breaks again. Returns the bytes taken;
+    /// never the CR of a CRLF without its LF.
+    fn plain_blocks(&mut self, input: &[u8]) -> usize {
+        if input.is_empty() {
+            return 0;
+        }
+        // The stage holds bytes before `input`; they go first, and they may
+        // change what the summarizer is in.
+        self.flush_stage();
+        let mut lines = self.mime.base64_lines();
+        // A byte after a line break that needs the automatons (or the
+        // summarizer's delimiter check); past the input, any byte may come.
+        let starts = |b: Option<u8>| b.is_none_or(starts_something);
+        let mut at = 0;
+        // Where the current line starts in `input`, and its length before
+        // `input`.
+        let mut line_start = 0;
+        let mut carried = self.line_len;
+        // The last block taken ended with a CR (its LF was seen plain).
+        let mut cr_before = 0u64;
+        let mut eight_bit = 0u64;
+        // Start of the text not yet handed to `lines`.
+        let mut text_from = 0;
+        let mut pad = [b'x'; blocks::BLOCK];
+        while let Some(rest) = input.get(at..).filter(|r| !r.is_empty()) {
+            // The short last block is padded; `valid` has a bit per byte
+            // of the input.
+            let (block, valid) = match rest.first_chunk::<{ blocks::BLOCK }>() {
+                Some(block) => (block, u64::MAX),
+                None => {
+                    pad.get_mut(..rest.len())
+                        .unwrap_or_default()
+                        .copy_from_slice(rest);
+                    (&pad, (1u64 << rest.len()) - 1)
+                }
+            };
+            let m = blocks::line_masks(block);
+            let n0 = input.get(at + blocks::BLOCK).copied();
+            let n1 = input.get(at + blocks::BLOCK + 1).copied();
+            let odd = m.low & !(m.cr | m.lf);
+            // The usual block, told at once: every CR and LF in pairs, no
+            // other control, no line starting with a byte that matters.
+            let usual = valid == u64::MAX
+                && odd == 0
+                && ((m.cr << 1) | cr_before) == m.lf
+                && (m.lf << 1) & (m.punct | m.low) == 0
+                && (m.lf >> 63 == 0 || !starts(n0))
+                && (m.cr >> 63 == 0 || (n0 == Some(b'\n') && !starts(n1)));
+            let take = if usual {
+                blocks::BLOCK
+            } else {
+                // NUL is one of the rare low controls: found bit by bit.
+                let mut nul = 0u64;
+                let mut rare = odd & valid;
+                while rare != 0 {
+                    let i = rare.trailing_zeros();
+                    if block.get(i as usize) == Some(&0) {
+                        nul |= 1 << i;
+                    }
+                    rare &= rare - 1;
+                }
+                let special = m.punct | m.cr | m.lf | nul | !valid;
+                let lf_next = (m.lf >> 1) | (u64::from(n0 == Some(b'\n')) << 63);
+                let special_after_lf =
+                    (special >> 2) | (u64::from(starts(n0)) << 62) | (u64::from(starts(n1)) << 63);
+                let odd_cr = m.cr & !(lf_next & !special_after_lf);
+                let bare_lf = m.lf & !((m.cr << 1) | cr_before);
+                (odd_cr | bare_lf | nul | !valid).trailing_zeros() as usize
+            };
+            let keep = if take >= blocks::BLOCK {
+                u64::MAX
+            } else {
+                (1u64 << take) - 1
+            };
+            let mut lfs = m.lf & keep;
+            if lfs != 0 {
+                // Only the first line ending here can have started before
+                // this block.
+                let first = at + lfs.trailing_zeros() as usize;
+                if carried + (first + 1 - line_start) as u64 > 1000 {
+                    self.stats.long_lines += 1;
+                }
+                self.stats.crlf_lines += u64::from(lfs.count_ones());
+                line_start = at + blocks::BLOCK - lfs.leading_zeros() as usize;
+                carried = 0;
+                if let Some(lines) = &mut lines {
+                    let mut guess = 0;
+                    while lfs != 0 {
+                        let lf = at + lfs.trailing_zeros() as usize;
+                        // The text before this line's CR.
+                        let text = input.get(text_from..lf - 1).unwrap_or_default();
+                        lines.push(text);
+                        guess = text.len();
+                        text_from = lf + 1;
+                        lfs &= lfs - 1;
+                    }
+                    if take == blocks::BLOCK && guess <= MAX_GUESS {
+                        // A line start: lines like the last go faster.
+                        // (The first line of the run may have started
+                        // before it; then the guess is short, and fails.)
+                        self.line_guess = guess;
+                        // The bytes up to the last LF (at least one).
+                        let high = m.high & (u64::MAX >> (blocks::BLOCK - (line_start - at)));
+                        eight_bit += u64::from(high.count_ones());
+                        at = line_start;
+                        break;
+                    }
+                }
+            }
+            let high = m.high & keep;
+            if high != 0 {
+                eight_bit += u64::from(high.count_ones());
+            }
+            if take < blocks::BLOCK {
+                at += take;
+                break;
+            }
+            at += blocks::BLOCK;
+            cr_before = m.cr >> 63;
+        }
+        // A CR ending the input is a stop (its LF is not there yet), and a
+        // CR whose LF is the first byte of the next block is never cut
+        // from it: that block takes at least its LF. So no pair is split.
+        if let Some(lines) = &mut lines {
+            lines.push(input.get(text_from..at).unwrap_or_default());
+            lines.advance(at);
+        }
+        let direct = lines.is_some();
+        if at > 0 {
+            self.line_len = carried + (at - line_start) as u64;
+            self.stats.raw_bytes += at as u64;
+            let run = input.get(..at).unwrap_or_default();
+            self.note_run(run, eight_bit);
+            if !direct {
+                self.summarize(run);
+            }
+        }
+        at
+    }
+
+    /// What a run of message bytes adds to the counts, the excerpt and the
+    /// kept message.
+    fn note_run(&mut self, run: &[u8], eight_bit: u64) {
+        self.size += run.len() as u64;
+        self.stats.eight_bit += eight_bit;
         self.keep_excerpt(run);
         if self.keep_raw {
             let room = self.cap.saturating_sub(self.message.len());
             self.message.extend_from_slice(&run[..room.min(run.len())]);
         }
+    }
+
+    fn summarize(&mut self, run: &[u8]) {
         if run.len() >= DIRECT_RUN {
             self.flush_stage();
             self.mime.feed(run);
@@ -634,5 +796,106 @@ mod tests {
             proptest::prop_assert_eq!(&bulk.stats, &slow.stats);
             proptest::prop_assert_eq!(bulk.size, slow.size);
         }
+
+        /// The base64 fast paths (lines handed to the decoder without a
+        /// second look, lines as long as the last) against the summarizer
+        /// fed the unstuffed message whole, and against one-byte chunks:
+        /// lines of any length, with the bytes that stop the fast paths
+        /// (CR, LF, NUL, `.`, `-`, 8-bit) anywhere in them, in any chunks.
+        #[test]
+        fn test_base64_fast_paths_match_the_summarizer_alone(
+            lines in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![8 => proptest::strategy::Just(76usize), 1 => 0usize..130],
+                    proptest::collection::vec(
+                        // Mostly past the line's end (no change).
+                        (0usize..1500, proptest::sample::select(vec![b'\r', b'\n', 0, 0xe9, b'.', b'-', b'='])),
+                        0..3,
+                    ),
+                ),
+                0..90,
+            ),
+            seed in proptest::num::u32::ANY,
+            cuts in proptest::collection::vec(1usize..300, 1..40),
+        ) {
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut msg = b"Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n.dot\r\n-- sig\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+            let mut x = seed;
+            for (len, odd) in &lines {
+                let mut line: Vec<u8> = (0..*len)
+                    .map(|_| {
+                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                        ALPHABET[(x >> 16) as usize % 64]
+                    })
+                    .collect();
+                for &(at, b) in odd {
+                    if let Some(c) = line.get_mut(at) {
+                        *c = b;
+                    }
+                }
+                msg.extend_from_slice(&line);
+                msg.extend_from_slice(b"\r\n");
+            }
+            msg.extend_from_slice(b"--b1--\r\n");
+            let mut wire = dot_stuff(&msg);
+            wire.extend_from_slice(b".\r\n");
+
+            let mut chunked = DataDecoder::new(1 << 22);
+            let mut used = 0;
+            let mut rest = &wire[..];
+            for &c in cuts.iter().cycle() {
+                if rest.is_empty() || chunked.is_done() {
+                    break;
+                }
+                let (now, later) = rest.split_at(c.min(rest.len()));
+                used += chunked.feed(now);
+                rest = later;
+            }
+            let mut slow = DataDecoder::new(1 << 22);
+            let mut used_slow = 0;
+            for b in wire.chunks(1) {
+                if !slow.is_done() {
+                    used_slow += slow.feed(b);
+                }
+            }
+            proptest::prop_assert_eq!(used, used_slow);
+            proptest::prop_assert_eq!(&chunked.message, &slow.message);
+            proptest::prop_assert_eq!(&chunked.stats, &slow.stats);
+            proptest::prop_assert_eq!(chunked.size, slow.size);
+            let message = chunked.message.clone();
+            let summary = chunked.take_summary(false);
+            proptest::prop_assert_eq!(&summary, &slow.take_summary(false));
+            let mut alone = MimeSummarizer::new();
+            alone.feed(&message);
+            proptest::prop_assert_eq!(summary, alone.finish(false));
+        }
+    }
+
+    #[test]
+    fn test_base64_lines_take_the_fast_paths() {
+        // Not a proof of speed, but that the paths run: a base64 body of
+        // equal lines in 1448-byte segments decodes to what the summarizer
+        // gives alone.
+        let mut msg =
+            b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                .to_vec();
+        for i in 0..2000u32 {
+            let line: Vec<u8> = (0..76u32)
+                .map(|j| b"ABCDabcd0123+/xy"[((i * 7 + j) % 16) as usize])
+                .collect();
+            msg.extend_from_slice(&line);
+            msg.extend_from_slice(b"\r\n");
+        }
+        let mut wire = dot_stuff(&msg);
+        wire.extend_from_slice(b".\r\n");
+        let chunks: Vec<&[u8]> = wire.chunks(1448).collect();
+        let (mut d, used) = run(&chunks);
+        assert_eq!(used, wire.len());
+        assert!(d.is_done());
+        assert_eq!(d.stats.crlf_lines, 2003);
+        assert_eq!(d.line_guess, 76);
+        let mut alone = MimeSummarizer::new();
+        alone.feed(&msg);
+        assert_eq!(d.take_summary(false), alone.finish(false));
     }
 }

@@ -178,6 +178,32 @@ impl Sink {
     }
 }
 
+/// Message bytes of a base64 body handed over as the text between their
+/// line breaks (from [`MimeSummarizer::base64_lines`]): the same summary as
+/// `feed` of those bytes, without looking at them again.
+///
+/// The caller promises that the bytes hold CRLF line breaks only, and that
+/// no LF among them, nor one ending them, is followed by `-`: no line
+/// they end or start can be a delimiter.
+pub struct Base64Lines<'a> {
+    stream: &'a mut Base64Stream,
+    sink: &'a mut Sink,
+    offset: &'a mut u64,
+}
+
+impl Base64Lines<'_> {
+    /// Text between two line breaks (or a piece of it).
+    pub fn push(&mut self, text: &[u8]) {
+        self.stream.push(text, self.sink);
+    }
+
+    /// The message bytes handed over so far, line breaks included, were
+    /// `raw` long.
+    pub fn advance(&mut self, raw: usize) {
+        *self.offset += raw as u64;
+    }
+}
+
 /// A body being transfer-decoded into its part's description.
 struct Leaf {
     part: usize,
@@ -267,6 +293,31 @@ impl MimeSummarizer {
             };
             self.offset += used as u64;
             bytes = bytes.get(used..).unwrap_or_default();
+        }
+    }
+
+    /// A direct way into the body being decoded when it is base64 and no
+    /// possible delimiter line is held: the caller found the line breaks
+    /// already, and hands over the text between them (see
+    /// [`Base64Lines`]). `None` otherwise: then the bytes go to `feed`.
+    pub fn base64_lines(&mut self) -> Option<Base64Lines<'_>> {
+        if self.mode != Mode::Body || self.line.active {
+            return None;
+        }
+        match &mut self.body {
+            Some(Leaf {
+                decoder: Transfer::Base64(stream),
+                sink,
+                ..
+            }) => Some(Base64Lines {
+                stream: {
+                    stream.reserve();
+                    stream
+                },
+                sink,
+                offset: &mut self.offset,
+            }),
+            _ => None,
         }
     }
 
@@ -822,14 +873,37 @@ impl Base64Stream {
         self.feed_until(input, None, sink);
     }
 
-    /// Feed `input`, stopping at the first LF followed by `next` (when
-    /// given): returns that LF's position, everything before it fed.
-    fn feed_until(&mut self, input: &[u8], next: Option<u8>, sink: &mut Sink) -> Option<usize> {
+    fn reserve(&mut self) {
         if self.stage.capacity() == 0 {
             // Sized once per part rather than grown by doubling.
             self.stage.reserve_exact(B64_STAGE);
             self.out.reserve_exact(B64_STAGE / 4 * 3 + 3);
         }
+    }
+
+    /// Text with no line breaks in it.
+    fn push(&mut self, mut text: &[u8], sink: &mut Sink) {
+        if self.stage.len() + text.len() + MIN_PIECE <= B64_STAGE {
+            // The usual line: room to spare after it.
+            self.stage.extend_from_slice(text);
+            return;
+        }
+        self.reserve();
+        while !text.is_empty() {
+            let room = B64_STAGE - self.stage.len();
+            let (now, rest) = text.split_at(room.min(text.len()));
+            self.stage.extend_from_slice(now);
+            if self.stage.len() + MIN_PIECE > B64_STAGE {
+                self.drain(false, sink);
+            }
+            text = rest;
+        }
+    }
+
+    /// Feed `input`, stopping at the first LF followed by `next` (when
+    /// given): returns that LF's position, everything before it fed.
+    fn feed_until(&mut self, input: &[u8], next: Option<u8>, sink: &mut Sink) -> Option<usize> {
+        self.reserve();
         let mut done = 0;
         while done < input.len() {
             // Line breaks only shrink what is appended, so a piece no
