@@ -77,6 +77,11 @@ fn test_mime_corpus_summary_does_not_depend_on_chunking() {
 }
 
 #[test]
+fn test_data_corpus_decodes_alike_in_any_chunks() {
+    replay("data", harness::data);
+}
+
+#[test]
 fn test_explain_corpus_terms_render_without_panic() {
     replay("explain", harness::explain);
 }

@@ -31,6 +31,7 @@ use smtpscope::output::json::JsonWriter;
 use smtpscope::output::{OutputOptions, SessionWriter};
 use smtpscope::pipeline::SmtpPipeline;
 use smtpscope::run::{flow_config, pipeline_config, pump, SessionOutput};
+use smtpscope::smtp::data::DataDecoder;
 use smtpscope::smtp::message::MessageSummary;
 use smtpscope::smtp::mime::MimeSummarizer;
 use smtpscope::smtp::{DecoderConfig, SessionDecoder};
@@ -471,6 +472,65 @@ pub fn mime(data: &[u8]) {
     m.feed(&msg[at..]);
     let streamed = m.finish(false);
     assert_eq!(whole, streamed, "summary depends on the split at {at}");
+}
+
+/// DATA content in any chunks: `data[0] % 8 + 1` bytes after it give chunk
+/// sizes (`4 * b + 1` each, used in turn), the rest is what the client sent
+/// after the 354. Fed in those chunks, and again one byte at a time (which
+/// keeps the fast paths to single bytes), the decoder must take the same
+/// bytes and give the same counts, kept message and summary; and that
+/// summary must be the summarizer's alone on the kept (unstuffed) message.
+pub fn data(data: &[u8]) {
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let k = (usize::from(n) % 8 + 1).min(rest.len());
+    let (sizes, content) = rest.split_at(k);
+    let sizes: Vec<usize> = sizes.iter().map(|&b| 4 * usize::from(b) + 1).collect();
+    const CAP: usize = 1 << 20;
+    let mut chunked = DataDecoder::new(CAP);
+    let mut used = 0;
+    let mut left = content;
+    for &size in sizes.iter().cycle() {
+        if left.is_empty() || chunked.is_done() {
+            break;
+        }
+        let (now, later) = left.split_at(size.min(left.len()));
+        used += chunked.feed(now);
+        left = later;
+    }
+    let mut single = DataDecoder::new(CAP);
+    let mut used_single = 0;
+    for b in content.chunks(1) {
+        if single.is_done() {
+            break;
+        }
+        used_single += single.feed(b);
+    }
+    assert_eq!(used, used_single, "bytes taken depend on the chunks");
+    assert_eq!(chunked.stats, single.stats, "counts depend on the chunks");
+    assert_eq!(chunked.size, single.size);
+    assert_eq!(
+        chunked.message, single.message,
+        "kept message depends on the chunks"
+    );
+    let whole = !chunked.truncated();
+    let message = chunked.message.clone();
+    let summary = chunked.take_summary(false);
+    assert_eq!(
+        summary,
+        single.take_summary(false),
+        "summary depends on the chunks"
+    );
+    if whole {
+        let mut alone = MimeSummarizer::new();
+        alone.feed(&message);
+        assert_eq!(
+            summary,
+            alone.finish(false),
+            "DATA's summary differs from the summarizer's"
+        );
+    }
 }
 
 /// Any text as a `--explain` term.

@@ -9,10 +9,10 @@ options on).
 packet: single frames, prefixed with the link-type pick byte the target uses.
 smtp_session: each capture's TCP payloads in the target's control-byte format.
 mime: message bodies cut out of the DATA phase of those dialogues.
-reassembly, explain: hand-made.
+reassembly, explain, data: hand-made.
 eml_export: messages with hostile attachment names, and whole messages.
 """
-import os, re, shutil, struct, subprocess
+import base64, os, re, shutil, struct, subprocess
 
 S = "fuzz/corpus"
 PCAPS = ["postfix-plain-delivery.pcap", "postfix-plain-delivery.pcapng",
@@ -131,6 +131,37 @@ w("mime", "hand-nested.eml", b"\x40" + b"From: =?ISO-8859-1?Q?Andr=E9?= <a@x>\r\
   b"--inner--\r\n--outer\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--outer\r\n"
   b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf\r\n"
   b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--outer--\r\nepilogue\r\n")
+
+# data: DATA contents as the client sends them (dot-stuffed, ended by
+# CRLF.CRLF, a command after), each after three chunk-size picks: one
+# large chunk, single bytes, and mixed sizes.
+def dot_stuff(m):
+    out, line_start = bytearray(), True
+    for b in m:
+        if line_start and b == ord("."):
+            out.append(b)
+        out.append(b)
+        line_start = b == 10 and len(out) >= 2 and out[-2] == 13
+    return bytes(out)
+
+B64 = base64.b64encode(bytes(range(256)) * 9)
+ATTACHMENT = b"".join(B64[i:i + 76] + b"\r\n" for i in range(0, len(B64), 76))
+DATA = {
+    "multipart-base64": b"Subject: hi\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npre\r\n--b1\r\n"
+    b"Content-Type: text/plain\r\n\r\n.dot\r\n-- sig\r\nline\r\n--b1\r\n"
+    b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    + ATTACHMENT + b"--b1--\r\n",
+    "base64-body": b"Content-Transfer-Encoding: base64\r\n\r\n" + ATTACHMENT,
+    "bare-breaks-nul-smuggling": b"Subject: bare\r\n\r\nline\nbare lf\rbare cr\r\n\x00nul\r\n"
+    b"\n.\r\nafter a smuggling-like end\r\n",
+    "qp-8bit": b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nsoft\r\n\xc3\xa9 8bit\r\n",
+}
+for name, message in DATA.items():
+    wire = dot_stuff(message) + b".\r\nQUIT\r\n"
+    for tag, sizes in (("whole", [255]), ("bytes", [0]), ("mixed", [90, 3, 250])):
+        w("data", f"hand-{name}-{tag}", bytes([len(sizes) - 1]) + bytes(sizes) + wire)
 
 for term in ["EHLO", "250", "5.7.1", "STARTTLS", "8BITMIME", "auth-cleartext", "RCPT TO:<a@b>",
              "550 5.1.1 <x@y>: Recipient address rejected", "pipelining", "\u202eLIAM"]:
