@@ -40,7 +40,6 @@ fn portable_le_mask(block: &[u8; BLOCK], max: u8) -> u64 {
 mod sse2 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8,
-        _mm_sub_epi8,
     };
 
     use super::{LineMasks, BLOCK};
@@ -91,9 +90,7 @@ mod sse2 {
             let shift = 16 * i;
             // SAFETY: as in `le_mask`: SSE2 is enabled for this module and
             // the load reads the 16 borrowed bytes of `lane`.
-            // `-` and `.` are 0x2d and 0x2e: those minus 0x2d are the bytes
-            // whose unsigned minimum with 1 is themselves.
-            let [cr, lf, low, punct, high] = unsafe {
+            let [cr, lf, low, dot, dash, high] = unsafe {
                 let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
                 let eq = |c: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8)));
                 let at_most = |x: __m128i, max: u8| {
@@ -103,7 +100,8 @@ mod sse2 {
                     eq(b'\r'),
                     eq(b'\n'),
                     at_most(v, b'\r'),
-                    at_most(_mm_sub_epi8(v, _mm_set1_epi8(b'-' as i8)), 1),
+                    eq(b'.'),
+                    eq(b'-'),
                     _mm_movemask_epi8(v),
                 ]
             };
@@ -111,7 +109,8 @@ mod sse2 {
             m.cr |= bits(cr);
             m.lf |= bits(lf);
             m.low |= bits(low);
-            m.punct |= bits(punct);
+            m.dot |= bits(dot);
+            m.dash |= bits(dash);
             m.high |= bits(high);
         }
         m
@@ -126,8 +125,9 @@ pub struct LineMasks {
     pub lf: u64,
     /// Bytes `<= 0x0d`: CR, LF, NUL and the rarer controls (TAB, FF, ...).
     pub low: u64,
-    /// `-` and `.` (a MIME delimiter and a dot at the start of a line).
-    pub punct: u64,
+    pub dot: u64,
+    /// `-`, which starts a MIME delimiter line.
+    pub dash: u64,
     /// Bytes with the high bit set.
     pub high: u64,
 }
@@ -154,14 +154,16 @@ fn portable_line_masks(block: &[u8; BLOCK]) -> LineMasks {
         set(&mut m.cr, b == b'\r');
         set(&mut m.lf, b == b'\n');
         set(&mut m.low, b <= b'\r');
-        set(&mut m.punct, b == b'.' || b == b'-');
+        set(&mut m.dot, b == b'.');
+        set(&mut m.dash, b == b'-');
         set(&mut m.high, b >= 0x80);
     }
     m
 }
 
-/// Every byte is in `0x0e..=0x7f`: no line break, NUL or other control
-/// that the DATA automatons look at, and nothing 8-bit.
+/// Every byte is in `0x0e..=0x7f`: no CR, LF or NUL, nothing 8-bit, and
+/// none of the rarer controls either (TAB, FF, ...), though the DATA
+/// automatons would take those as ordinary bytes.
 #[inline]
 pub fn plain_text(bytes: &[u8]) -> bool {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]

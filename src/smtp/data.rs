@@ -12,7 +12,10 @@
 //! chunks at any position is handled; runs of ordinary bytes are passed on in
 //! bulk. The unstuffed message streams into a [`MimeSummarizer`]; it is kept
 //! only when `keep_raw` is set, and then capped; its full size is always
-//! counted.
+//! counted. Inside a base64 body the text between the line breaks goes to
+//! the summarizer's base64 decoder directly
+//! ([`MimeSummarizer::base64_lines`]); the summary is the same as the
+//! summarizer's fed the unstuffed message whole.
 
 use serde::Serialize;
 
@@ -29,9 +32,10 @@ const DIRECT_RUN: usize = 512;
 
 /// A byte that the fast paths leave to the automatons at the start of a
 /// line: the start of an end-of-data or smuggling sequence (`.`, CR, LF,
-/// NUL), or of a possible MIME delimiter (`-`).
-fn starts_something(b: u8) -> bool {
-    matches!(b, b'.' | b'-' | b'\r' | b'\n' | 0)
+/// NUL), or, when base64 text goes to the decoder directly (`dash`), of a
+/// possible MIME delimiter (`-`); otherwise the summarizer finds those.
+fn starts_something(b: u8, dash: bool) -> bool {
+    matches!(b, b'.' | b'\r' | b'\n' | 0) || (dash && b == b'-')
 }
 
 /// Longest line the base64 fast path guesses (998 octets and CRLF: not a
@@ -225,9 +229,9 @@ impl DataDecoder {
 
     /// Fast path, in the middle of a line with nothing pending: take in
     /// bulk ordinary bytes and whole CRLF-ended lines whose next byte
-    /// cannot start an end-of-data or smuggling sequence (not `.`, CR, LF
-    /// or NUL), up to the first byte that needs the automatons. Returns
-    /// the bytes taken; the state is still `Mid`/`Idle` afterwards.
+    /// starts nothing ([`starts_something`]), up to the first byte that
+    /// needs the automatons. Returns the bytes taken; the state is still
+    /// `Mid`/`Idle` afterwards.
     fn fast_lines(&mut self, input: &[u8]) -> usize {
         match self.same_lines(input) {
             0 => self.plain_blocks(input),
@@ -251,7 +255,7 @@ impl DataDecoder {
         let mut at = 0;
         while let Some(window) = input.get(at..at + len + 3) {
             let (text, tail) = window.split_at(len);
-            let plain = matches!(tail, [b'\r', b'\n', next] if !starts_something(*next));
+            let plain = matches!(tail, [b'\r', b'\n', next] if !starts_something(*next, true));
             if !plain || !blocks::plain_text(text) {
                 break;
             }
@@ -285,13 +289,18 @@ impl DataDecoder {
         if input.is_empty() {
             return 0;
         }
-        // The stage holds bytes before `input`; they go first, and they may
-        // change what the summarizer is in.
-        self.flush_stage();
+        // The stage holds bytes before `input`: when the summarizer may be
+        // in a base64 body they go first, as they may end it. (Otherwise
+        // they may only start one, and this run takes the usual way.)
+        if self.mime.base64_lines().is_some() {
+            self.flush_stage();
+        }
         let mut lines = self.mime.base64_lines();
+        let direct = lines.is_some();
         // A byte after a line break that needs the automatons (or the
-        // summarizer's delimiter check); past the input, any byte may come.
-        let starts = |b: Option<u8>| b.is_none_or(starts_something);
+        // direct route's delimiter check); past the input, any byte may
+        // come.
+        let starts = |b: Option<u8>| b.is_none_or(|b| starts_something(b, direct));
         let mut at = 0;
         // Where the current line starts in `input`, and its length before
         // `input`.
@@ -316,6 +325,7 @@ impl DataDecoder {
                 }
             };
             let m = blocks::line_masks(block);
+            let dash_mask = if direct { m.dash } else { 0 };
             let n0 = input.get(at + blocks::BLOCK).copied();
             let n1 = input.get(at + blocks::BLOCK + 1).copied();
             let odd = m.low & !(m.cr | m.lf);
@@ -324,7 +334,7 @@ impl DataDecoder {
             let usual = valid == u64::MAX
                 && odd == 0
                 && ((m.cr << 1) | cr_before) == m.lf
-                && (m.lf << 1) & (m.punct | m.low) == 0
+                && (m.lf << 1) & (m.dot | dash_mask | m.low) == 0
                 && (m.lf >> 63 == 0 || !starts(n0))
                 && (m.cr >> 63 == 0 || (n0 == Some(b'\n') && !starts(n1)));
             let take = if usual {
@@ -340,7 +350,7 @@ impl DataDecoder {
                     }
                     rare &= rare - 1;
                 }
-                let special = m.punct | m.cr | m.lf | nul | !valid;
+                let special = m.dot | dash_mask | m.cr | m.lf | nul | !valid;
                 let lf_next = (m.lf >> 1) | (u64::from(n0 == Some(b'\n')) << 63);
                 let special_after_lf =
                     (special >> 2) | (u64::from(starts(n0)) << 62) | (u64::from(starts(n1)) << 63);
@@ -406,7 +416,6 @@ impl DataDecoder {
             lines.push(input.get(text_from..at).unwrap_or_default());
             lines.advance(at);
         }
-        let direct = lines.is_some();
         if at > 0 {
             self.line_len = carried + (at - line_start) as u64;
             self.stats.raw_bytes += at as u64;

@@ -309,14 +309,14 @@ impl MimeSummarizer {
                 decoder: Transfer::Base64(stream),
                 sink,
                 ..
-            }) => Some(Base64Lines {
-                stream: {
-                    stream.reserve();
-                    stream
-                },
-                sink,
-                offset: &mut self.offset,
-            }),
+            }) => {
+                stream.reserve();
+                Some(Base64Lines {
+                    stream,
+                    sink,
+                    offset: &mut self.offset,
+                })
+            }
             _ => None,
         }
     }
