@@ -85,3 +85,61 @@ fn test_declined_connections_stop_being_reassembled() {
     );
     assert!(delivered < 5_000_000);
 }
+
+#[test]
+fn test_sharded_run_counts_what_an_inline_run_counts() {
+    use smtpscope::net::Dir::{ClientToServer as Cl, ServerToClient as Sv};
+    // Two connections the decoders decline (an HTTP download, a binary
+    // protocol), one recognised as SMTP by content on an odd port, one on
+    // port 25. The reader must stop reassembling the declined ones at the
+    // same byte whatever the threads do, or its counters vary run to run.
+    let body = vec![b'z'; 1000];
+    let mut http: Vec<(smtpscope::net::Dir, &[u8])> =
+        vec![(Cl, &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..])];
+    let blob = [0u8, 1, 2, 3, 0xff, 0xfe, b'\r', b'\n'].repeat(100);
+    let mut binary: Vec<(smtpscope::net::Dir, &[u8])> = Vec::new();
+    for _ in 0..3000 {
+        http.push((Sv, &body));
+        binary.push((Cl, &blob));
+    }
+    let mut pkts = conversation(addr("10.0.0.1:40000"), addr("10.0.0.2:8080"), (1, 2), &http);
+    pkts.extend(conversation(
+        addr("10.0.0.1:40001"),
+        addr("10.0.0.2:2626"),
+        (3, 4),
+        &smtp_script(),
+    ));
+    pkts.extend(conversation(
+        addr("10.0.0.1:40002"),
+        addr("10.0.0.2:9000"),
+        (5, 6),
+        &binary,
+    ));
+    pkts.extend(conversation(
+        addr("10.0.0.1:40003"),
+        addr("10.0.0.2:25"),
+        (7, 8),
+        &smtp_script(),
+    ));
+    let dir = scratch("sharded-counters");
+    let path = dir.join("mixed.pcap");
+    write_pcap(&path, LinkType::RAW, &pkts);
+    let files = [path.display().to_string()];
+    let only_ports = PipelineConfig {
+        only_ports: true,
+        ..PipelineConfig::default()
+    };
+    for (cfg, sessions, declined) in [(PipelineConfig::default(), 2, 2), (only_ports, 1, 3)] {
+        let (inline, inline_outcome) = decode_with(&files, cfg.clone());
+        assert_eq!(inline.len(), sessions);
+        assert_eq!(inline_outcome.stats.connections_ignored, declined);
+        for round in 0..3 {
+            let mut sharded = Sharded::spawn(cfg.clone(), Vec::new());
+            let outcome = read_files(&files, Default::default(), &mut sharded);
+            let (merged, stats) = sharded.finish().unwrap();
+            assert_eq!(outcome.stats, inline_outcome.stats, "round {round}");
+            assert_eq!(json(&merged), json(&inline));
+            assert_eq!(stats.not_smtp, declined);
+        }
+    }
+}

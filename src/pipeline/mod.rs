@@ -68,6 +68,8 @@ enum Conn {
         held_bytes: usize,
     },
     Smtp(Box<Live>),
+    /// Judged SMTP by a [`SmtpPipeline::gate`], which decodes nothing.
+    Passed,
 }
 
 /// One SMTP connection being decoded.
@@ -130,7 +132,7 @@ fn wake<'c>(
     }
     match conn {
         Conn::Smtp(live) => Some(live),
-        Conn::Quiet(_) | Conn::Detecting { .. } => None,
+        Conn::Quiet(_) | Conn::Detecting { .. } | Conn::Passed => None,
     }
 }
 
@@ -189,6 +191,22 @@ pub struct SmtpPipeline<F: SessionConsumer> {
     events: Vec<Event>,
     on_session: F,
     pub stats: PipelineStats,
+    /// Decide which connections are SMTP, decode none of them.
+    detect_only: bool,
+}
+
+impl SmtpPipeline<fn(Session)> {
+    /// A pipeline that only decides which connections are SMTP: it answers
+    /// [`Interest::Ignore`] exactly where a decoding pipeline with the same
+    /// configuration would, fed the same bytes, and decodes nothing.
+    /// The reader can ask it instead of waiting for a decoder on another
+    /// thread, so that what gets reassembled does not depend on timing.
+    pub fn gate(cfg: PipelineConfig) -> Self {
+        SmtpPipeline {
+            detect_only: true,
+            ..SmtpPipeline::new(cfg, drop)
+        }
+    }
 }
 
 impl<F: SessionConsumer> SmtpPipeline<F> {
@@ -199,6 +217,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
             events: Vec::new(),
             on_session,
             stats: PipelineStats::default(),
+            detect_only: false,
         }
     }
 
@@ -215,7 +234,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
     pub fn open_sessions(&self) -> impl Iterator<Item = &Session> {
         self.conns.values().filter_map(|c| match c {
             Conn::Smtp(live) => Some(live.builder.session()),
-            Conn::Detecting { .. } | Conn::Quiet(_) => None,
+            Conn::Detecting { .. } | Conn::Quiet(_) | Conn::Passed => None,
         })
     }
 
@@ -227,6 +246,10 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
         held: Vec<Held>,
         tunnel: Option<&Tunnel>,
     ) {
+        if self.detect_only {
+            self.conns.insert(meta.id, Conn::Passed);
+            return;
+        }
         self.stats.smtp_sessions += 1;
         self.stats.detected_by_content += 1;
         let mut live = Box::new(Live::new(&self.cfg.decoder, meta, swapped, tunnel));
@@ -255,7 +278,12 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
 impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
         if is_smtp_port(conn.server.port(), &self.cfg.extra_ports) {
-            self.conns.insert(conn.id, Conn::Quiet(None));
+            let state = if self.detect_only {
+                Conn::Passed
+            } else {
+                Conn::Quiet(None)
+            };
+            self.conns.insert(conn.id, state);
             return Interest::Keep;
         }
         if self.cfg.only_ports {
@@ -280,6 +308,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             return Interest::Ignore;
         };
         match state {
+            Conn::Passed => Interest::Keep,
             Conn::Smtp(_) | Conn::Quiet(_) => {
                 if let Some(live) = wake(state, &self.cfg.decoder, &mut self.stats, conn) {
                     let d = live.dir(dir);
@@ -312,7 +341,11 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                                 if smtp_port && held.is_empty() {
                                     // The proxy was asked for an SMTP port, and
                                     // nothing came through the tunnel yet.
-                                    *state = Conn::Quiet(Some(Box::new(t)));
+                                    *state = if self.detect_only {
+                                        Conn::Passed
+                                    } else {
+                                        Conn::Quiet(Some(Box::new(t)))
+                                    };
                                     return Interest::Keep;
                                 }
                                 *tunnel = Some(Box::new(t));
@@ -367,7 +400,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     detect_held(detector, held);
                 }
             }
-            None => {}
+            Some(Conn::Passed) | None => {}
         }
     }
 
@@ -380,7 +413,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
             }
             Some(Conn::Detecting { .. }) => self.stats.not_smtp += 1,
             Some(Conn::Quiet(_)) => self.stats.silent += 1,
-            None => {}
+            Some(Conn::Passed) | None => {}
         }
     }
 }
@@ -651,5 +684,106 @@ mod tests {
             (Cl, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
         ]);
         assert!(sessions.is_empty());
+    }
+
+    /// The pipeline's answer to each step on a connection to `port`, up to
+    /// the first `Ignore` (after which the packet layer sends no more).
+    fn answers<F: SessionConsumer>(
+        mut p: SmtpPipeline<F>,
+        port: u16,
+        steps: &[(Dir, &[u8])],
+    ) -> Vec<Interest> {
+        let meta = ConnMeta {
+            id: ConnId(7),
+            client: "198.51.100.1:40000".parse().unwrap(),
+            server: std::net::SocketAddr::new([198, 51, 100, 2].into(), port),
+            start: Timestamp::from_nanos(1_700_000_000_000_000_000),
+            first_frame: 1,
+            roles: RoleSource::Handshake,
+        };
+        let mut out = vec![p.open(&meta)];
+        for (i, (dir, bytes)) in steps.iter().enumerate() {
+            if out.last() == Some(&Interest::Ignore) {
+                break;
+            }
+            let ts = meta.start.add_nanos(i as i64 * 1000);
+            if bytes.is_empty() {
+                // An empty step stands for a hole of 100 bytes.
+                p.gap(&meta, *dir, ts, i as u64 + 2, 100);
+                continue;
+            }
+            let chunk = Chunk {
+                ts,
+                frame: i as u64 + 2,
+                bytes,
+            };
+            out.push(p.data(&meta, *dir, chunk));
+        }
+        out
+    }
+
+    #[test]
+    fn test_gate_declines_exactly_where_the_decoder_does() {
+        let smtp_request = connect(25);
+        let web_request = connect(80);
+        let greeting_then_ehlo: &[(Dir, &[u8])] = &[
+            (Sv, b"220 mx ESMTP\r\n"),
+            (Cl, b"EHLO c\r\n"),
+            (Sv, b"250 mx\r\n"),
+        ];
+        let big = vec![b'x'; 3000];
+        let cases: Vec<(u16, Vec<(Dir, &[u8])>)> = vec![
+            (25, greeting_then_ehlo.to_vec()),
+            (2626, greeting_then_ehlo.to_vec()),
+            (
+                8080,
+                vec![
+                    (Cl, b"GET / HTTP/1.1\r\n\r\n"),
+                    (Sv, b"HTTP/1.1 200 OK\r\n"),
+                ],
+            ),
+            (9000, vec![(Cl, &big), (Cl, &big), (Cl, &big)]),
+            (9000, vec![(Cl, b"\x16\x03\x01\x00\x05hello")]),
+            (9000, vec![(Sv, b"220 mx"), (Sv, b""), (Sv, b" ESMTP\r\n")]),
+            (
+                1080,
+                vec![
+                    (Cl, SOCKS5_HELLO),
+                    (Sv, SOCKS5_CHOSEN),
+                    (Cl, &smtp_request),
+                    (Sv, SOCKS5_GRANTED),
+                    (Sv, b"220 mx ESMTP\r\n"),
+                ],
+            ),
+            (
+                1080,
+                vec![
+                    (Cl, SOCKS5_HELLO),
+                    (Sv, SOCKS5_CHOSEN),
+                    (Cl, &web_request),
+                    (Sv, SOCKS5_GRANTED),
+                    (Cl, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                ],
+            ),
+            (
+                1080,
+                vec![(Cl, SOCKS5_HELLO), (Cl, b""), (Sv, SOCKS5_CHOSEN)],
+            ),
+        ];
+        let only_ports = PipelineConfig {
+            only_ports: true,
+            ..PipelineConfig::default()
+        };
+        let mut declined = 0;
+        for cfg in [PipelineConfig::default(), only_ports] {
+            for (port, steps) in &cases {
+                let decoder = answers(SmtpPipeline::new(cfg.clone(), Vec::new()), *port, steps);
+                let gate = answers(SmtpPipeline::gate(cfg.clone()), *port, steps);
+                assert_eq!(gate, decoder, "port {port}: {steps:?}");
+                declined += usize::from(decoder.contains(&Interest::Ignore));
+            }
+        }
+        // Not a comparison of two pipelines that never decline.
+        assert!(declined >= 10, "{declined}");
     }
 }

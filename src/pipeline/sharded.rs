@@ -6,6 +6,10 @@
 //! Finished sessions meet on an output thread, which writes them in the
 //! order the reader saw the connections close: exactly the order (and so
 //! the bytes) a single decoder would produce, whatever the threads do.
+//! Which connections are not SMTP the reader learns at once from a
+//! [gate](SmtpPipeline::gate) of its own, so it stops reassembling them
+//! where a single decoder would have it stop: the packet layer's counters
+//! do not depend on the threads either.
 //!
 //! Queues: each worker's input is the bounded batch queue of [`Offload`];
 //! their results go through a bounded channel of [`RESULT_QUEUE`] entries.
@@ -49,6 +53,11 @@ type Shard = Offload<SmtpPipeline<ShardOut>>;
 
 /// The reader's side: a [`StreamSink`] spreading connections over workers.
 pub struct Sharded<C: SessionConsumer + Send + 'static> {
+    /// Answers for the reader which connections the workers will decline,
+    /// at the byte where they will: the workers' own answers come back a
+    /// batch or more late, after a number of bytes that depends on timing
+    /// (and so would the packet layer's counters).
+    gate: SmtpPipeline<fn(Session)>,
     shards: Vec<Shard>,
     order: std::sync::mpsc::Sender<ConnId>,
     output: JoinHandle<C>,
@@ -56,6 +65,7 @@ pub struct Sharded<C: SessionConsumer + Send + 'static> {
 
 impl<C: SessionConsumer + Send + 'static> Sharded<C> {
     pub fn spawn(cfg: PipelineConfig, consumer: C) -> Self {
+        let gate = SmtpPipeline::gate(cfg.clone());
         let (results_tx, results_rx) = sync_channel(RESULT_QUEUE);
         let (order_tx, order_rx) = channel();
         let shards = (0..SHARDS)
@@ -80,6 +90,7 @@ impl<C: SessionConsumer + Send + 'static> Sharded<C> {
             .spawn(move || merge(consumer, order_rx, results_rx))
             .expect("spawning the output thread");
         Sharded {
+            gate,
             shards,
             order: order_tx,
             output,
@@ -144,21 +155,35 @@ fn merge<C: SessionConsumer>(
     consumer
 }
 
+/// Every event goes to the gate and to the connection's worker (the worker
+/// also sees the bytes on which the gate declines, and declines there too).
 impl<C: SessionConsumer + Send + 'static> StreamSink for Sharded<C> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
-        self.shard(conn.id).open(conn)
+        let gate = self.gate.open(conn);
+        either_ignores(gate, self.shard(conn.id).open(conn))
     }
 
     fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
-        self.shard(conn.id).data(conn, dir, chunk)
+        let gate = self.gate.data(conn, dir, chunk);
+        either_ignores(gate, self.shard(conn.id).data(conn, dir, chunk))
     }
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
+        self.gate.gap(conn, dir, ts, frame, len);
         self.shard(conn.id).gap(conn, dir, ts, frame, len)
     }
 
     fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp) {
+        self.gate.close(conn, reason, ts);
         self.shard(conn.id).close(conn, reason, ts);
         let _ = self.order.send(conn.id);
+    }
+}
+
+fn either_ignores(a: Interest, b: Interest) -> Interest {
+    if a == Interest::Ignore || b == Interest::Ignore {
+        Interest::Ignore
+    } else {
+        Interest::Keep
     }
 }
