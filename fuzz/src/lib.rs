@@ -476,8 +476,8 @@ pub fn mime(data: &[u8]) {
 
 /// DATA content in any chunks: `data[0] % 8 + 1` bytes after it give chunk
 /// sizes (`4 * b + 1` each, used in turn), the rest is what the client sent
-/// after the 354. Fed in those chunks, and again one byte at a time (which
-/// keeps the fast paths to single bytes), the decoder must take the same
+/// after the 354. Fed in those chunks, and again one byte at a time with
+/// the fast paths off (the automatons alone), the decoder must take the same
 /// bytes and give the same counts, kept message and summary; and that
 /// summary must be the summarizer's alone on the kept (unstuffed) message.
 pub fn data(data: &[u8]) {
@@ -499,7 +499,8 @@ pub fn data(data: &[u8]) {
         used += chunked.feed(now);
         left = later;
     }
-    let mut single = DataDecoder::new(CAP);
+    // The oracle: the automatons alone, a byte at a time.
+    let mut single = DataDecoder::new(CAP).without_fast_paths();
     let mut used_single = 0;
     for b in content.chunks(1) {
         if single.is_done() {

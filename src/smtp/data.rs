@@ -162,6 +162,11 @@ pub struct DataDecoder {
     /// Length (without CRLF) of the base64 body line seen last, for
     /// [`Self::same_lines`]; 0 when there is none.
     line_guess: usize,
+    /// Off only as a test oracle ([`Self::without_fast_paths`]).
+    fast_paths: bool,
+    /// Bytes taken by [`Self::same_lines`] and [`Self::plain_blocks`].
+    #[cfg(test)]
+    taken: [usize; 2],
 }
 
 impl DataDecoder {
@@ -185,7 +190,18 @@ impl DataDecoder {
             gap: false,
             excerpt_for: None,
             line_guess: 0,
+            fast_paths: true,
+            #[cfg(test)]
+            taken: [0; 2],
         }
+    }
+
+    /// Every byte through the automatons, none through the fast paths: the
+    /// oracle the fast paths are tested and fuzzed against.
+    #[doc(hidden)]
+    pub fn without_fast_paths(mut self) -> Self {
+        self.fast_paths = false;
+        self
     }
 
     pub fn is_done(&self) -> bool {
@@ -210,7 +226,7 @@ impl DataDecoder {
     pub fn feed(&mut self, input: &[u8]) -> usize {
         let mut i = 0;
         while i < input.len() && !self.done {
-            if self.strict == Strict::Mid && self.lenient == Lenient::Idle {
+            if self.fast_paths && self.strict == Strict::Mid && self.lenient == Lenient::Idle {
                 let run = self.fast_lines(&input[i..]);
                 if run > 0 {
                     i += run;
@@ -268,6 +284,10 @@ impl DataDecoder {
             self.stats.crlf_lines += (at / (len + 2)) as u64;
             self.stats.raw_bytes += at as u64;
             self.note_run(input.get(..at).unwrap_or_default(), 0);
+        }
+        #[cfg(test)]
+        {
+            self.taken[0] += at;
         }
         at
     }
@@ -424,6 +444,10 @@ impl DataDecoder {
             if !direct {
                 self.summarize(run);
             }
+        }
+        #[cfg(test)]
+        {
+            self.taken[1] += at;
         }
         at
     }
@@ -760,10 +784,55 @@ mod tests {
         assert_eq!(d.message, msg);
     }
 
+    /// Feed `wire` in chunks cut at `cuts` (repeated), until done.
+    fn feed_cut(d: &mut DataDecoder, wire: &[u8], cuts: &[usize]) -> usize {
+        let mut used = 0;
+        let mut rest = wire;
+        for &c in cuts.iter().cycle() {
+            if rest.is_empty() || d.is_done() {
+                break;
+            }
+            let (now, later) = rest.split_at(c.clamp(1, rest.len()));
+            used += d.feed(now);
+            rest = later;
+        }
+        used
+    }
+
+    /// `wire` through the fast paths in `cuts`-sized chunks against the
+    /// automatons alone (one byte at a time): the same bytes taken, message
+    /// kept, counts and summary. Returns the fast decoder's summary and
+    /// kept message.
+    fn fast_against_oracle(
+        wire: &[u8],
+        cuts: &[usize],
+        cap: usize,
+        keep_raw: bool,
+    ) -> Result<(MessageSummary, Vec<u8>), proptest::test_runner::TestCaseError> {
+        let make = || {
+            let mut d = DataDecoder::new(cap);
+            d.keep_raw = keep_raw;
+            d
+        };
+        let mut fast = make();
+        let used = feed_cut(&mut fast, wire, cuts);
+        let mut oracle = make().without_fast_paths();
+        let used_oracle = feed_cut(&mut oracle, wire, &[1]);
+        proptest::prop_assert_eq!(used, used_oracle);
+        proptest::prop_assert_eq!(fast.is_done(), oracle.is_done());
+        proptest::prop_assert_eq!(&fast.message, &oracle.message);
+        proptest::prop_assert_eq!(&fast.stats, &oracle.stats);
+        proptest::prop_assert_eq!(fast.size, oracle.size);
+        proptest::prop_assert_eq!(fast.truncated(), oracle.truncated());
+        let message = fast.message.clone();
+        let summary = fast.take_summary(false);
+        proptest::prop_assert_eq!(&summary, &oracle.take_summary(false));
+        Ok((summary, message))
+    }
+
     proptest::proptest! {
-        /// The bulk path (whole lines at a time) against the byte-at-a-time
-        /// automatons: one-byte chunks never let a CRLF and the byte after
-        /// it meet in one input, so they take the slow path throughout.
+        /// The bulk paths (whole lines, whole blocks at a time) against the
+        /// byte-at-a-time automatons, with any cap, kept or not.
         #[test]
         fn test_bulk_lines_match_byte_at_a_time(
             parts in proptest::collection::vec(
@@ -774,6 +843,7 @@ mod tests {
                         proptest::strategy::Just(b'.'), proptest::strategy::Just(b'\r'),
                         proptest::strategy::Just(b'\n'), proptest::strategy::Just(0u8),
                         proptest::strategy::Just(0xe9u8), proptest::strategy::Just(b'x'),
+                        proptest::strategy::Just(b'-'),
                         // Below CR like CR, LF and NUL, but ordinary.
                         proptest::strategy::Just(b'\t'), proptest::strategy::Just(0x0cu8),
                     ], 0..4),
@@ -781,6 +851,9 @@ mod tests {
                 0..40,
             ),
             end_with_eod in proptest::bool::ANY,
+            cuts in proptest::collection::vec(1usize..300, 1..20),
+            cap in proptest::prop_oneof![0usize..3000, proptest::strategy::Just(1 << 20)],
+            keep_raw in proptest::bool::ANY,
         ) {
             let mut body = Vec::new();
             for p in &parts {
@@ -790,32 +863,26 @@ mod tests {
             if end_with_eod {
                 body.extend_from_slice(b".\r\nQUIT\r\n");
             }
-            let (bulk, used_bulk) = run(&[&body]);
-            let bytes: Vec<&[u8]> = body.chunks(1).collect();
-            let mut slow = DataDecoder::new(1 << 20);
-            let mut used_slow = 0;
-            for b in bytes {
-                if !slow.is_done() {
-                    used_slow += slow.feed(b);
-                }
-            }
-            proptest::prop_assert_eq!(used_bulk, used_slow);
-            proptest::prop_assert_eq!(bulk.is_done(), slow.is_done());
-            proptest::prop_assert_eq!(&bulk.message, &slow.message);
-            proptest::prop_assert_eq!(&bulk.stats, &slow.stats);
-            proptest::prop_assert_eq!(bulk.size, slow.size);
+            fast_against_oracle(&body, &cuts, cap, keep_raw)?;
+            // And whole, the way a 64 KiB loopback segment comes.
+            fast_against_oracle(&body, &[usize::MAX], cap, keep_raw)?;
         }
 
         /// The base64 fast paths (lines handed to the decoder without a
-        /// second look, lines as long as the last) against the summarizer
-        /// fed the unstuffed message whole, and against one-byte chunks:
-        /// lines of any length, with the bytes that stop the fast paths
-        /// (CR, LF, NUL, `.`, `-`, 8-bit) anywhere in them, in any chunks.
+        /// second look, lines as long as the last) against the automatons
+        /// alone and against the summarizer fed the unstuffed message
+        /// whole: lines of any length (around the longest guessed, 998,
+        /// too), with the bytes that stop the fast paths (CR, LF, NUL, `.`,
+        /// `-`, 8-bit) anywhere in them, in any chunks, any cap.
         #[test]
         fn test_base64_fast_paths_match_the_summarizer_alone(
             lines in proptest::collection::vec(
                 (
-                    proptest::prop_oneof![8 => proptest::strategy::Just(76usize), 1 => 0usize..130],
+                    proptest::prop_oneof![
+                        8 => proptest::strategy::Just(76usize),
+                        1 => 0usize..130,
+                        1 => 995usize..1002,
+                    ],
                     proptest::collection::vec(
                         // Mostly past the line's end (no change).
                         (0usize..1500, proptest::sample::select(vec![b'\r', b'\n', 0, 0xe9, b'.', b'-', b'='])),
@@ -826,6 +893,8 @@ mod tests {
             ),
             seed in proptest::num::u32::ANY,
             cuts in proptest::collection::vec(1usize..300, 1..40),
+            cap in proptest::prop_oneof![0usize..3000, proptest::strategy::Just(1 << 22)],
+            keep_raw in proptest::bool::ANY,
         ) {
             const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
             let mut msg = b"Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n.dot\r\n-- sig\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
@@ -849,33 +918,10 @@ mod tests {
             let mut wire = dot_stuff(&msg);
             wire.extend_from_slice(b".\r\n");
 
-            let mut chunked = DataDecoder::new(1 << 22);
-            let mut used = 0;
-            let mut rest = &wire[..];
-            for &c in cuts.iter().cycle() {
-                if rest.is_empty() || chunked.is_done() {
-                    break;
-                }
-                let (now, later) = rest.split_at(c.min(rest.len()));
-                used += chunked.feed(now);
-                rest = later;
-            }
-            let mut slow = DataDecoder::new(1 << 22);
-            let mut used_slow = 0;
-            for b in wire.chunks(1) {
-                if !slow.is_done() {
-                    used_slow += slow.feed(b);
-                }
-            }
-            proptest::prop_assert_eq!(used, used_slow);
-            proptest::prop_assert_eq!(&chunked.message, &slow.message);
-            proptest::prop_assert_eq!(&chunked.stats, &slow.stats);
-            proptest::prop_assert_eq!(chunked.size, slow.size);
-            let message = chunked.message.clone();
-            let summary = chunked.take_summary(false);
-            proptest::prop_assert_eq!(&summary, &slow.take_summary(false));
+            let (summary, kept) = fast_against_oracle(&wire, &cuts, cap, keep_raw)?;
+            proptest::prop_assert_eq!(&kept[..], &msg[..kept.len()]);
             let mut alone = MimeSummarizer::new();
-            alone.feed(&message);
+            alone.feed(&msg);
             proptest::prop_assert_eq!(summary, alone.finish(false));
         }
     }
@@ -903,6 +949,12 @@ mod tests {
         assert!(d.is_done());
         assert_eq!(d.stats.crlf_lines, 2003);
         assert_eq!(d.line_guess, 76);
+        // Most lines after a segment's first are checked only where their
+        // CRLF should be; the block scan takes the rest of the body.
+        let [same, blocks] = d.taken;
+        eprintln!("same_lines {same}, plain_blocks {blocks} of {}", wire.len());
+        assert!(same > wire.len() * 8 / 10, "same_lines took {same}");
+        assert!(same + blocks > wire.len() * 99 / 100, "{same} + {blocks}");
         let mut alone = MimeSummarizer::new();
         alone.feed(&msg);
         assert_eq!(d.take_summary(false), alone.finish(false));
