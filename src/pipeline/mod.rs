@@ -732,7 +732,8 @@ mod tests {
             (Sv, b"250 mx\r\n"),
         ];
         let big = vec![b'x'; 3000];
-        let cases: Vec<(u16, Vec<(Dir, &[u8])>)> = vec![
+        type Steps<'a> = Vec<(Dir, &'a [u8])>;
+        let cases: Vec<(u16, Steps)> = vec![
             (25, greeting_then_ehlo.to_vec()),
             (2626, greeting_then_ehlo.to_vec()),
             (
