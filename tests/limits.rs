@@ -282,17 +282,18 @@ fn test_bdat_announcing_two_to_the_63_octets_ends_with_the_stream() {
     );
 }
 
-#[test]
-fn test_million_syn_only_flows_are_evicted_under_the_flow_cap() {
-    let n = scaled(1_000_000);
-    let r = run(move |g| {
-        let server = addr("198.51.100.25:25");
+/// `n` SYNs to `server`, each from its own client port.
+fn syn_flood(n: u64, server: SocketAddr) -> Run {
+    run(move |g| {
         for i in 0..n {
             let ip = Ipv4Addr::from(0x0a00_0000 + (i / 60_000) as u32);
             let client = SocketAddr::from((ip, 1024 + (i % 60_000) as u16));
             g.packet(&tcp_packet(client, server, i as u32, 0, SYN, b""));
         }
-    });
+    })
+}
+
+fn check_syn_flood(what: &str, n: u64, r: &Run) {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.sessions.is_empty());
     assert!(
@@ -301,9 +302,9 @@ fn test_million_syn_only_flows_are_evicted_under_the_flow_cap() {
         r.stderr
     );
     report(
-        "SYN-only flows",
+        what,
         &format!("{n} flows"),
-        &r,
+        r,
         &format!(
             "`flows evicted: {}` in --stats",
             r.stat("flows evicted:")
@@ -312,6 +313,21 @@ fn test_million_syn_only_flows_are_evicted_under_the_flow_cap() {
                 .unwrap_or("?")
         ),
     );
+}
+
+#[test]
+fn test_million_syn_only_flows_are_evicted_under_the_flow_cap() {
+    let n = scaled(1_000_000);
+    let r = syn_flood(n, addr("198.51.100.25:25"));
+    check_syn_flood("SYN-only flows", n, &r);
+}
+
+#[test]
+fn test_million_syn_only_flows_to_a_port_judged_by_content_stay_under_the_cap() {
+    // Not an SMTP port: every connection waits for content to tell.
+    let n = scaled(1_000_000);
+    let r = syn_flood(n, addr("198.51.100.25:8080"));
+    check_syn_flood("SYN-only flows, port 8080", n, &r);
 }
 
 #[test]

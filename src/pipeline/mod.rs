@@ -57,19 +57,35 @@ enum Conn {
     /// Also a proxy tunnel to an SMTP port with nothing inside it yet (a
     /// proxy checker may close it there: no session either).
     Quiet(Option<Box<Tunnel>>),
-    Detecting {
-        detector: Detector,
-        /// While a proxy handshake may be starting: the detector is fed
-        /// once it is decided, from what is held.
-        proxy: Option<Box<proxy::Handshake>>,
-        /// A granted proxy CONNECT: `held` starts after the handshake.
-        tunnel: Option<Box<Tunnel>>,
-        held: Vec<Held>,
-        held_bytes: usize,
-    },
+    /// Not on an SMTP port: the content will tell. `None` until the first
+    /// payload or hole, so that a SYN flood to any port costs no more than
+    /// the flow table entry either.
+    Detecting(Option<Box<Detecting>>),
     Smtp(Box<Live>),
-    /// Judged SMTP by a [`SmtpPipeline::gate`], which decodes nothing.
-    Passed,
+}
+
+/// A connection whose protocol is not decided yet.
+struct Detecting {
+    detector: Detector,
+    /// While a proxy handshake may be starting: the detector is fed once
+    /// it is decided, from what is held.
+    proxy: Option<Box<proxy::Handshake>>,
+    /// A granted proxy CONNECT: `held` starts after the handshake.
+    tunnel: Option<Box<Tunnel>>,
+    held: Vec<Held>,
+    held_bytes: usize,
+}
+
+impl Detecting {
+    fn start() -> Box<Detecting> {
+        Box::new(Detecting {
+            detector: Detector::new(),
+            proxy: Some(Box::default()),
+            tunnel: None,
+            held: Vec::new(),
+            held_bytes: 0,
+        })
+    }
 }
 
 /// One SMTP connection being decoded.
@@ -132,7 +148,7 @@ fn wake<'c>(
     }
     match conn {
         Conn::Smtp(live) => Some(live),
-        Conn::Quiet(_) | Conn::Detecting { .. } | Conn::Passed => None,
+        Conn::Quiet(_) | Conn::Detecting(_) => None,
     }
 }
 
@@ -191,7 +207,8 @@ pub struct SmtpPipeline<F: SessionConsumer> {
     events: Vec<Event>,
     on_session: F,
     pub stats: PipelineStats,
-    /// Decide which connections are SMTP, decode none of them.
+    /// Decide which connections are SMTP, decode none of them: only
+    /// connections still undecided have an entry.
     detect_only: bool,
 }
 
@@ -234,7 +251,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
     pub fn open_sessions(&self) -> impl Iterator<Item = &Session> {
         self.conns.values().filter_map(|c| match c {
             Conn::Smtp(live) => Some(live.builder.session()),
-            Conn::Detecting { .. } | Conn::Quiet(_) | Conn::Passed => None,
+            Conn::Detecting(_) | Conn::Quiet(_) => None,
         })
     }
 
@@ -247,7 +264,7 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
         tunnel: Option<&Tunnel>,
     ) {
         if self.detect_only {
-            self.conns.insert(meta.id, Conn::Passed);
+            self.conns.remove(&meta.id);
             return;
         }
         self.stats.smtp_sessions += 1;
@@ -278,37 +295,30 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
 impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
         if is_smtp_port(conn.server.port(), &self.cfg.extra_ports) {
-            let state = if self.detect_only {
-                Conn::Passed
-            } else {
-                Conn::Quiet(None)
-            };
-            self.conns.insert(conn.id, state);
+            if !self.detect_only {
+                self.conns.insert(conn.id, Conn::Quiet(None));
+            }
             return Interest::Keep;
         }
         if self.cfg.only_ports {
             self.stats.not_smtp += 1;
             return Interest::Ignore;
         }
-        self.conns.insert(
-            conn.id,
-            Conn::Detecting {
-                detector: Detector::new(),
-                proxy: Some(Box::default()),
-                tunnel: None,
-                held: Vec::new(),
-                held_bytes: 0,
-            },
-        );
+        self.conns.insert(conn.id, Conn::Detecting(None));
         Interest::Keep
     }
 
     fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
         let Some(state) = self.conns.get_mut(&conn.id) else {
-            return Interest::Ignore;
+            // A gate keeps no entry for what it judged SMTP; a connection
+            // judged not SMTP gets no more data.
+            return if self.detect_only {
+                Interest::Keep
+            } else {
+                Interest::Ignore
+            };
         };
         match state {
-            Conn::Passed => Interest::Keep,
             Conn::Smtp(_) | Conn::Quiet(_) => {
                 if let Some(live) = wake(state, &self.cfg.decoder, &mut self.stats, conn) {
                     let d = live.dir(dir);
@@ -317,13 +327,14 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 }
                 Interest::Keep
             }
-            Conn::Detecting {
-                detector,
-                proxy,
-                tunnel,
-                held,
-                held_bytes,
-            } => {
+            Conn::Detecting(slot) => {
+                let Detecting {
+                    detector,
+                    proxy,
+                    tunnel,
+                    held,
+                    held_bytes,
+                } = &mut **slot.get_or_insert_with(Detecting::start);
                 *held_bytes += chunk.bytes.len();
                 held.push(Held::Data(dir, chunk.ts, chunk.frame, chunk.bytes.to_vec()));
                 let verdict = match proxy {
@@ -341,11 +352,11 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                                 if smtp_port && held.is_empty() {
                                     // The proxy was asked for an SMTP port, and
                                     // nothing came through the tunnel yet.
-                                    *state = if self.detect_only {
-                                        Conn::Passed
+                                    if self.detect_only {
+                                        self.conns.remove(&conn.id);
                                     } else {
-                                        Conn::Quiet(Some(Box::new(t)))
-                                    };
+                                        *state = Conn::Quiet(Some(Box::new(t)));
+                                    }
                                     return Interest::Keep;
                                 }
                                 *tunnel = Some(Box::new(t));
@@ -388,19 +399,15 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     live.apply(&mut self.events);
                 }
             }
-            Some(Conn::Detecting {
-                held,
-                proxy,
-                detector,
-                ..
-            }) => {
-                held.push(Held::Gap(dir, ts, frame, len));
+            Some(Conn::Detecting(slot)) => {
+                let d = slot.get_or_insert_with(Detecting::start);
+                d.held.push(Held::Gap(dir, ts, frame, len));
                 // A handshake with a hole in it cannot be followed.
-                if proxy.take().is_some() {
-                    detect_held(detector, held);
+                if d.proxy.take().is_some() {
+                    detect_held(&mut d.detector, &d.held);
                 }
             }
-            Some(Conn::Passed) | None => {}
+            None => {}
         }
     }
 
@@ -411,9 +418,9 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 live.apply(&mut self.events);
                 self.on_session.session(live.builder.finish());
             }
-            Some(Conn::Detecting { .. }) => self.stats.not_smtp += 1,
+            Some(Conn::Detecting(_)) => self.stats.not_smtp += 1,
             Some(Conn::Quiet(_)) => self.stats.silent += 1,
-            Some(Conn::Passed) | None => {}
+            None => {}
         }
     }
 }
