@@ -9,7 +9,7 @@ use smtpscope::model::Session;
 use smtpscope::output::json::session_json;
 use smtpscope::output::OutputOptions;
 use smtpscope::pipeline::offload::{Offload, BATCH_BYTES, QUEUE_BATCHES};
-use smtpscope::pipeline::sharded::Sharded;
+use smtpscope::pipeline::sharded::{Sharded, MAX_SHARDS};
 use smtpscope::pipeline::{PipelineConfig, SmtpPipeline};
 use smtpscope::run::read_files;
 
@@ -39,13 +39,16 @@ fn test_offloaded_pipeline_matches_inline_on_every_real_capture() {
     let offloaded = offload.finish().unwrap().into_consumer();
     assert!(inline.len() >= 15);
     assert_eq!(json(&inline), json(&offloaded));
-    // Several decoder threads, one output order: the same bytes again.
-    let mut sharded = Sharded::spawn(PipelineConfig::default(), Vec::new());
-    let outcome = read_files(&files, Default::default(), &mut sharded);
-    assert!(outcome.errors.is_empty());
-    let (merged, stats) = sharded.finish().unwrap();
-    assert_eq!(json(&inline), json(&merged));
-    assert_eq!(stats.smtp_sessions as usize, inline.len());
+    // Any number of decoder threads, one output order: the same bytes
+    // again.
+    for shards in [1, 2, 3, MAX_SHARDS] {
+        let mut sharded = Sharded::with_shards(PipelineConfig::default(), Vec::new(), shards);
+        let outcome = read_files(&files, Default::default(), &mut sharded);
+        assert!(outcome.errors.is_empty());
+        let (merged, stats) = sharded.finish().unwrap();
+        assert_eq!(json(&inline), json(&merged), "{shards} shards");
+        assert_eq!(stats.smtp_sessions as usize, inline.len());
+    }
 }
 
 #[test]
@@ -133,11 +136,11 @@ fn test_sharded_run_counts_what_an_inline_run_counts() {
         let (inline, inline_outcome) = decode_with(&files, cfg.clone());
         assert_eq!(inline.len(), sessions);
         assert_eq!(inline_outcome.stats.connections_ignored, declined);
-        for round in 0..3 {
-            let mut sharded = Sharded::spawn(cfg.clone(), Vec::new());
+        for shards in [1, 2, 3, 3, 3] {
+            let mut sharded = Sharded::with_shards(cfg.clone(), Vec::new(), shards);
             let outcome = read_files(&files, Default::default(), &mut sharded);
             let (merged, stats) = sharded.finish().unwrap();
-            assert_eq!(outcome.stats, inline_outcome.stats, "round {round}");
+            assert_eq!(outcome.stats, inline_outcome.stats, "{shards} shards");
             assert_eq!(json(&merged), json(&inline));
             assert_eq!(stats.not_smtp, declined);
         }

@@ -1,8 +1,9 @@
 //! SMTP decoding on several worker threads, output in one deterministic
 //! order.
 //!
-//! The reader hands each connection to one of [`SHARDS`] decoder workers
-//! (by connection id), each an [`Offload`] running its own [`SmtpPipeline`].
+//! The reader hands each connection to one of several decoder workers
+//! ([`default_shards`]: one per core but the reader's, 2 to [`MAX_SHARDS`];
+//! by connection id), each an [`Offload`] running its own [`SmtpPipeline`].
 //! Finished sessions meet on an output thread, which writes them in the
 //! order the reader saw the connections close: exactly the order (and so
 //! the bytes) a single decoder would produce, whatever the threads do.
@@ -31,8 +32,20 @@ use crate::capture::Timestamp;
 use crate::model::Session;
 use crate::net::{Chunk, CloseReason, ConnId, ConnMeta, Dir, Interest, StreamSink};
 
-/// Decoder workers.
-pub const SHARDS: usize = 2;
+/// Decoder workers at most: each may hold its queue of batches (about
+/// 3 MiB when full), so more would cost memory the 100 MiB budget does not
+/// have.
+pub const MAX_SHARDS: usize = 8;
+
+/// Decoder workers for this machine: one per core but the reader's, at
+/// least two (on two cores the reader, two decoders and the output share
+/// them), at most [`MAX_SHARDS`].
+pub fn default_shards() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .saturating_sub(1)
+        .clamp(2, MAX_SHARDS)
+}
 /// Finished sessions (or "not SMTP" answers) waiting for the output thread.
 pub const RESULT_QUEUE: usize = 256;
 
@@ -65,10 +78,15 @@ pub struct Sharded<C: SessionConsumer + Send + 'static> {
 
 impl<C: SessionConsumer + Send + 'static> Sharded<C> {
     pub fn spawn(cfg: PipelineConfig, consumer: C) -> Self {
+        Self::with_shards(cfg, consumer, default_shards())
+    }
+
+    /// [`Sharded::spawn`] with `shards` decoder workers (at least one).
+    pub fn with_shards(cfg: PipelineConfig, consumer: C, shards: usize) -> Self {
         let gate = SmtpPipeline::gate(cfg.clone());
         let (results_tx, results_rx) = sync_channel(RESULT_QUEUE);
         let (order_tx, order_rx) = channel();
-        let shards = (0..SHARDS)
+        let shards = (0..shards.max(1))
             .map(|_| {
                 let cfg = cfg.clone();
                 let tx = results_tx.clone();
