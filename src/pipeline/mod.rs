@@ -336,7 +336,11 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     held_bytes,
                 } = &mut **slot.get_or_insert_with(Detecting::start);
                 *held_bytes += chunk.bytes.len();
-                held.push(Held::Data(dir, chunk.ts, chunk.frame, chunk.bytes.to_vec()));
+                // A gate replays nothing: it holds bytes only while a proxy
+                // handshake may need them again.
+                if !self.detect_only || proxy.is_some() {
+                    held.push(Held::Data(dir, chunk.ts, chunk.frame, chunk.bytes.to_vec()));
+                }
                 let verdict = match proxy {
                     Some(handshake) => {
                         match handshake.feed_at(dir, chunk.ts, chunk.frame, chunk.bytes) {
@@ -370,6 +374,9 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     }
                     None => detector.feed(dir, chunk.bytes),
                 };
+                if self.detect_only && proxy.is_none() {
+                    held.clear();
+                }
                 match verdict {
                     Detection::Smtp => {
                         // A proxy settles the roles: its client spoke first.
@@ -405,6 +412,9 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 // A handshake with a hole in it cannot be followed.
                 if d.proxy.take().is_some() {
                     detect_held(&mut d.detector, &d.held);
+                }
+                if self.detect_only {
+                    d.held.clear();
                 }
             }
             None => {}
@@ -700,6 +710,14 @@ mod tests {
         port: u16,
         steps: &[(Dir, &[u8])],
     ) -> Vec<Interest> {
+        answers_on(&mut p, port, steps)
+    }
+
+    fn answers_on<F: SessionConsumer>(
+        p: &mut SmtpPipeline<F>,
+        port: u16,
+        steps: &[(Dir, &[u8])],
+    ) -> Vec<Interest> {
         let meta = ConnMeta {
             id: ConnId(7),
             client: "198.51.100.1:40000".parse().unwrap(),
@@ -793,5 +811,33 @@ mod tests {
         }
         // Not a comparison of two pipelines that never decline.
         assert!(declined >= 10, "{declined}");
+    }
+
+    #[test]
+    fn test_gate_holds_no_bytes_once_no_proxy_can_need_them() {
+        let mut gate = SmtpPipeline::gate(PipelineConfig::default());
+        // Undecided, not a proxy handshake: 220 without a line end yet.
+        answers_on(
+            &mut gate,
+            9000,
+            &[(Sv, b"220 mx ready but"), (Sv, b" still talking")],
+        );
+        let Some(Conn::Detecting(Some(d))) = gate.conns.get(&ConnId(7)) else {
+            panic!("the connection should still be undecided");
+        };
+        assert!(d.proxy.is_none());
+        assert!(d.held.is_empty());
+        assert_eq!(d.held_bytes, 30);
+        // A decoding pipeline holds them to replay.
+        let mut decoder = SmtpPipeline::new(PipelineConfig::default(), Vec::new());
+        answers_on(
+            &mut decoder,
+            9000,
+            &[(Sv, b"220 mx ready but"), (Sv, b" still talking")],
+        );
+        let Some(Conn::Detecting(Some(d))) = decoder.conns.get(&ConnId(7)) else {
+            panic!("the connection should still be undecided");
+        };
+        assert_eq!(d.held.len(), 2);
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! Net events are forwarded in batches (payload bytes copied once into the
 //! batch) over a bounded channel of [`QUEUE_BATCHES`] batches: a slow
-//! consumer slows the reader down instead of growing memory. The consumer's
-//! "not interested" answers come back over a second channel; the reader
-//! then stops reassembling those connections, one batch late at most.
+//! consumer slows the reader down instead of growing memory. The reader
+//! always hears [`Interest::Keep`]: what the consumer declines it drops
+//! itself, and a reader that must stop reassembling declined connections
+//! asks a gate of its own (see [`super::sharded`]), since an answer from
+//! the worker would come late by a number of bytes that depends on timing.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -21,9 +23,6 @@ pub const QUEUE_BATCHES: usize = 8;
 pub const BATCH_BYTES: usize = 256 * 1024;
 /// ...or this many events.
 pub const BATCH_EVENTS: usize = 2048;
-/// "Ignore this connection" answers waiting for the reader; more are
-/// dropped (they only save work).
-const FEEDBACK_QUEUE: usize = 4096;
 
 enum Ev {
     Open(Box<ConnMeta>),
@@ -74,8 +73,6 @@ pub struct Offload<S: StreamSink + Send + 'static> {
     tx: Option<SyncSender<Batch>>,
     /// Emptied batches coming back from the worker, reused as they are.
     recycled: Receiver<Batch>,
-    ignored_rx: Receiver<ConnId>,
-    ignored: FxHashSet<ConnId>,
     batch: Batch,
     worker: Option<JoinHandle<S>>,
 }
@@ -102,16 +99,13 @@ impl<S: StreamSink + Send + 'static> Offload<S> {
         // At most the batches in flight come back: the queue, the one the
         // worker holds, the one being filled.
         let (back_tx, recycled) = sync_channel::<Batch>(QUEUE_BATCHES + 2);
-        let (ignored_tx, ignored_rx) = sync_channel::<ConnId>(FEEDBACK_QUEUE);
         let worker = std::thread::Builder::new()
             .name("smtp".into())
-            .spawn(move || work(make(), rx, back_tx, ignored_tx, &mut after_close))
+            .spawn(move || work(make(), rx, back_tx, &mut after_close))
             .expect("spawning the decoder thread");
         Offload {
             tx: Some(tx),
             recycled,
-            ignored_rx,
-            ignored: FxHashSet::default(),
             batch: Batch::sized(),
             worker: Some(worker),
         }
@@ -134,9 +128,6 @@ impl<S: StreamSink + Send + 'static> Offload<S> {
             // A worker that died (panicked) is reported by `finish`.
             let _ = tx.send(batch);
         }
-        while let Ok(id) = self.ignored_rx.try_recv() {
-            self.ignored.insert(id);
-        }
     }
 
     /// Deliver what is batched, wait for the worker, and hand its sink back.
@@ -157,9 +148,6 @@ impl<S: StreamSink + Send + 'static> StreamSink for Offload<S> {
     }
 
     fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
-        if self.ignored.contains(&conn.id) {
-            return Interest::Ignore;
-        }
         let start = self.batch.bytes.len();
         self.batch.bytes.extend_from_slice(chunk.bytes);
         self.push(Ev::Data {
@@ -174,21 +162,16 @@ impl<S: StreamSink + Send + 'static> StreamSink for Offload<S> {
     }
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
-        if !self.ignored.contains(&conn.id) {
-            self.push(Ev::Gap {
-                id: conn.id,
-                dir,
-                ts,
-                frame,
-                len,
-            });
-        }
+        self.push(Ev::Gap {
+            id: conn.id,
+            dir,
+            ts,
+            frame,
+            len,
+        });
     }
 
     fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp) {
-        // Closes are forwarded even for ignored connections: the worker
-        // forgets them only then.
-        self.ignored.remove(&conn.id);
         self.push(Ev::Close {
             id: conn.id,
             reason,
@@ -202,7 +185,6 @@ fn work<S: StreamSink>(
     mut sink: S,
     rx: Receiver<Batch>,
     back: SyncSender<Batch>,
-    ignored_tx: SyncSender<ConnId>,
     after_close: &mut dyn FnMut(&mut S, ConnId),
 ) -> S {
     let mut conns: FxHashMap<ConnId, ConnMeta> = FxHashMap::default();
@@ -213,7 +195,6 @@ fn work<S: StreamSink>(
                 Ev::Open(meta) => {
                     if sink.open(&meta) == Interest::Ignore {
                         ignored.insert(meta.id);
-                        tell(&ignored_tx, meta.id);
                     }
                     conns.insert(meta.id, *meta);
                 }
@@ -232,7 +213,6 @@ fn work<S: StreamSink>(
                         let bytes = &batch.bytes[start..start + len];
                         if sink.data(meta, dir, Chunk { ts, frame, bytes }) == Interest::Ignore {
                             ignored.insert(id);
-                            tell(&ignored_tx, id);
                         }
                     }
                 }
@@ -264,10 +244,4 @@ fn work<S: StreamSink>(
         let _ = back.try_send(batch);
     }
     sink
-}
-
-fn tell(tx: &SyncSender<ConnId>, id: ConnId) {
-    match tx.try_send(id) {
-        Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
-    }
 }
