@@ -813,31 +813,26 @@ mod tests {
         assert!(declined >= 10, "{declined}");
     }
 
+    /// The detection state after a server line that decides nothing yet.
+    fn undecided<F: SessionConsumer>(mut p: SmtpPipeline<F>) -> Box<Detecting> {
+        // Not a proxy handshake; 220 without a line end yet.
+        let steps: &[(Dir, &[u8])] = &[(Sv, b"220 mx ready but"), (Sv, b" still talking")];
+        answers_on(&mut p, 9000, steps);
+        match p.conns.remove(&ConnId(7)) {
+            Some(Conn::Detecting(Some(d))) => d,
+            _ => panic!("the connection should still be undecided"),
+        }
+    }
+
     #[test]
     fn test_gate_holds_no_bytes_once_no_proxy_can_need_them() {
-        let mut gate = SmtpPipeline::gate(PipelineConfig::default());
-        // Undecided, not a proxy handshake: 220 without a line end yet.
-        answers_on(
-            &mut gate,
-            9000,
-            &[(Sv, b"220 mx ready but"), (Sv, b" still talking")],
-        );
-        let Some(Conn::Detecting(Some(d))) = gate.conns.get(&ConnId(7)) else {
-            panic!("the connection should still be undecided");
-        };
+        let d = undecided(SmtpPipeline::gate(PipelineConfig::default()));
         assert!(d.proxy.is_none());
         assert!(d.held.is_empty());
         assert_eq!(d.held_bytes, 30);
         // A decoding pipeline holds them to replay.
-        let mut decoder = SmtpPipeline::new(PipelineConfig::default(), Vec::new());
-        answers_on(
-            &mut decoder,
-            9000,
-            &[(Sv, b"220 mx ready but"), (Sv, b" still talking")],
-        );
-        let Some(Conn::Detecting(Some(d))) = decoder.conns.get(&ConnId(7)) else {
-            panic!("the connection should still be undecided");
-        };
+        let d = undecided(SmtpPipeline::new(PipelineConfig::default(), Vec::new()));
         assert_eq!(d.held.len(), 2);
+        assert_eq!(d.held_bytes, 30);
     }
 }
