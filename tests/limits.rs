@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use common::gen::{smtp_conn, Conn, Gen, Out, MAX_PAYLOAD};
-use common::{addr, tcp_packet, ACK, SYN};
+use common::{addr, tcp_packet, ACK, SYN, SYNACK};
 use etherparse::PacketBuilder;
 use serde_json::Value;
 use smtpscope::capture::LinkType;
@@ -328,6 +328,40 @@ fn test_million_syn_only_flows_to_a_port_judged_by_content_stay_under_the_cap() 
     let n = scaled(1_000_000);
     let r = syn_flood(n, addr("198.51.100.25:8080"));
     check_syn_flood("SYN-only flows, port 8080", n, &r);
+}
+
+#[test]
+fn test_forty_thousand_undecided_connections_hold_at_most_the_budget() {
+    // Each gets a greeting and junk up to the 4,096 bytes one connection
+    // may hold for content detection, and stays open: 160 MiB if all were
+    // held, 16 MiB (MAX_DETECT_HOLD_TOTAL) at most.
+    let n = scaled(40_000);
+    let r = run(move |g| {
+        let server = addr("198.51.100.25:8080");
+        let mut payload = b"220 mx ESMTP\r\n".to_vec();
+        payload.resize(4096, b'a');
+        for i in 0..n {
+            let client = SocketAddr::from(([10, 1, (i >> 8) as u8, i as u8], 40000));
+            g.packet(&tcp_packet(client, server, 1000, 0, SYN, b""));
+            g.packet(&tcp_packet(server, client, 5000, 1001, SYNACK, b""));
+            g.packet(&tcp_packet(server, client, 5001, 1001, ACK, &payload));
+        }
+    });
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.sessions.is_empty());
+    report(
+        "undecided connections holding bytes",
+        &format!("{n} x 4,096 bytes"),
+        &r,
+        &format!(
+            "{} connections `not reassembled` in --stats, once the budget is spent",
+            r.stat("TCP connections:")
+                .split("; ")
+                .nth(1)
+                .and_then(|x| x.split_whitespace().next())
+                .unwrap_or("?")
+        ),
+    );
 }
 
 #[test]

@@ -147,3 +147,60 @@ fn test_sharded_run_counts_what_an_inline_run_counts() {
         }
     }
 }
+
+#[test]
+fn test_sharded_run_declines_as_inline_when_the_hold_budget_runs_out() {
+    use smtpscope::net::Dir::{ClientToServer as Cl, ServerToClient as Sv};
+    use smtpscope::pipeline::MAX_DETECT_HOLD_TOTAL;
+    // Connections to port 8080 that each get a greeting and junk up to
+    // the 4,096 bytes one may hold, and stay open: more held in all than
+    // the budget, so the last ones are judged not SMTP on that alone.
+    // Then an SMTP dialogue on an odd port (declined too: the budget is
+    // spent exactly) and one on port 25 (no detection needed).
+    let server = addr("198.51.100.25:8080");
+    let mut payload = b"220 mx ESMTP\r\n".to_vec();
+    payload.resize(smtpscope::pipeline::MAX_DETECT_HOLD, b'a');
+    let n = MAX_DETECT_HOLD_TOTAL / payload.len() + 200;
+    let mut pkts = Vec::new();
+    for i in 0..n {
+        let client = std::net::SocketAddr::from(([10, 1, (i >> 8) as u8, i as u8], 40000));
+        pkts.push(tcp_packet(client, server, 1000, 0, SYN, b""));
+        pkts.push(tcp_packet(server, client, 5000, 1001, SYNACK, b""));
+        pkts.push(tcp_packet(server, client, 5001, 1001, ACK, &payload));
+    }
+    let script = [
+        (Sv, &b"220 mx ESMTP\r\n"[..]),
+        (Cl, b"EHLO c\r\n"),
+        (Sv, b"250 mx\r\n"),
+        (Cl, b"QUIT\r\n"),
+        (Sv, b"221 bye\r\n"),
+    ];
+    pkts.extend(conversation(
+        addr("10.2.0.1:40001"),
+        addr("10.2.0.2:2626"),
+        (3, 4),
+        &script,
+    ));
+    pkts.extend(conversation(
+        addr("10.2.0.1:40002"),
+        addr("10.2.0.2:25"),
+        (5, 6),
+        &script,
+    ));
+    let dir = scratch("hold-budget");
+    let path = dir.join("undecided.pcap");
+    write_pcap(&path, LinkType::RAW, &pkts);
+    let files = [path.display().to_string()];
+    let (inline, inline_outcome) = decode_with(&files, PipelineConfig::default());
+    assert_eq!(inline.len(), 1, "only the port-25 session");
+    let declined = inline_outcome.stats.connections_ignored;
+    assert!(declined >= 200, "{declined} declined");
+    for shards in [1, 2, 3] {
+        let mut sharded = Sharded::with_shards(PipelineConfig::default(), Vec::new(), shards);
+        let outcome = read_files(&files, Default::default(), &mut sharded);
+        let (merged, stats) = sharded.finish().unwrap();
+        assert_eq!(outcome.stats, inline_outcome.stats, "{shards} shards");
+        assert_eq!(json(&merged), json(&inline));
+        assert_eq!(stats.not_smtp as usize, n + 1, "{shards} shards");
+    }
+}

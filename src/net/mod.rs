@@ -139,4 +139,7 @@ pub trait StreamSink {
     /// or dropped under the out-of-order cap); data resumes after them.
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64);
     fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp);
+    /// Something ahead of this sink declined the connection: no more of its
+    /// bytes will come, only its close. State held for it may go now.
+    fn forget(&mut self, _conn: ConnId) {}
 }

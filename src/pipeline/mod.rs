@@ -7,7 +7,9 @@
 //! memory does not grow with the number of finished sessions.
 //!
 //! Caps: bytes held per connection while its protocol is undecided are at
-//! most [`MAX_DETECT_HOLD`]; past it the connection is judged not SMTP.
+//! most [`MAX_DETECT_HOLD`], and over all undecided connections at most
+//! [`MAX_DETECT_HOLD_TOTAL`] (a pipeline's `hold_budget`); a connection
+//! that would go past either is judged not SMTP.
 
 pub mod offload;
 pub mod sharded;
@@ -24,6 +26,10 @@ use crate::smtp::{DecoderConfig, SessionDecoder};
 
 /// Bytes of an undecided connection kept to replay into its decoder.
 pub const MAX_DETECT_HOLD: usize = 4096;
+/// Bytes held over all undecided connections of a pipeline: without it a
+/// flood of connections each sending a little could hold
+/// `MAX_DETECT_HOLD` times the flow cap (256 MiB).
+pub const MAX_DETECT_HOLD_TOTAL: usize = 16 * 1024 * 1024;
 
 #[derive(Clone, Debug, Default)]
 pub struct PipelineConfig {
@@ -210,6 +216,10 @@ pub struct SmtpPipeline<F: SessionConsumer> {
     /// Decide which connections are SMTP, decode none of them: only
     /// connections still undecided have an entry.
     detect_only: bool,
+    /// `held_bytes` summed over the undecided connections.
+    held_total: usize,
+    /// The most `held_total` may reach ([`MAX_DETECT_HOLD_TOTAL`]).
+    hold_budget: usize,
 }
 
 impl SmtpPipeline<fn(Session)> {
@@ -235,7 +245,17 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
             on_session,
             stats: PipelineStats::default(),
             detect_only: false,
+            held_total: 0,
+            hold_budget: MAX_DETECT_HOLD_TOTAL,
         }
+    }
+
+    /// [`SmtpPipeline::new`] holding at most `bytes` over all undecided
+    /// connections (tests).
+    #[doc(hidden)]
+    pub fn with_hold_budget(mut self, bytes: usize) -> Self {
+        self.hold_budget = bytes;
+        self
     }
 
     /// The consumer, once every connection has been closed.
@@ -335,6 +355,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     held,
                     held_bytes,
                 } = &mut **slot.get_or_insert_with(Detecting::start);
+                let before = *held_bytes;
                 *held_bytes += chunk.bytes.len();
                 // A gate replays nothing: it holds bytes only while a proxy
                 // handshake may need them again.
@@ -356,6 +377,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                                 if smtp_port && held.is_empty() {
                                     // The proxy was asked for an SMTP port, and
                                     // nothing came through the tunnel yet.
+                                    self.held_total -= before;
                                     if self.detect_only {
                                         self.conns.remove(&conn.id);
                                     } else {
@@ -377,8 +399,10 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 if self.detect_only && proxy.is_none() {
                     held.clear();
                 }
+                self.held_total = self.held_total + *held_bytes - before;
                 match verdict {
                     Detection::Smtp => {
+                        self.held_total -= *held_bytes;
                         // A proxy settles the roles: its client spoke first.
                         let swapped = tunnel.is_none() && detector.roles_swapped();
                         let held = std::mem::take(held);
@@ -386,8 +410,14 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                         self.promote(conn, swapped, held, tunnel.as_deref());
                         Interest::Keep
                     }
-                    Detection::Undecided if *held_bytes <= MAX_DETECT_HOLD => Interest::Keep,
+                    Detection::Undecided
+                        if *held_bytes <= MAX_DETECT_HOLD
+                            && self.held_total <= self.hold_budget =>
+                    {
+                        Interest::Keep
+                    }
                     _ => {
+                        self.held_total -= *held_bytes;
                         self.conns.remove(&conn.id);
                         self.stats.not_smtp += 1;
                         Interest::Ignore
@@ -421,6 +451,15 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
         }
     }
 
+    fn forget(&mut self, conn: ConnId) {
+        if let Some(Conn::Detecting(_)) = self.conns.get(&conn) {
+            if let Some(Conn::Detecting(d)) = self.conns.remove(&conn) {
+                self.held_total -= d.map_or(0, |d| d.held_bytes);
+                self.stats.not_smtp += 1;
+            }
+        }
+    }
+
     fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp) {
         match self.conns.remove(&conn.id) {
             Some(Conn::Smtp(mut live)) => {
@@ -428,7 +467,10 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 live.apply(&mut self.events);
                 self.on_session.session(live.builder.finish());
             }
-            Some(Conn::Detecting(_)) => self.stats.not_smtp += 1,
+            Some(Conn::Detecting(d)) => {
+                self.held_total -= d.map_or(0, |d| d.held_bytes);
+                self.stats.not_smtp += 1;
+            }
             Some(Conn::Quiet(_)) => self.stats.silent += 1,
             None => {}
         }
@@ -822,6 +864,46 @@ mod tests {
             Some(Conn::Detecting(Some(d))) => d,
             _ => panic!("the connection should still be undecided"),
         }
+    }
+
+    /// Three undecided connections against a budget of 100 bytes, 60 each.
+    fn hold_budget_case<F: SessionConsumer>(p: SmtpPipeline<F>) {
+        let mut p = p.with_hold_budget(100);
+        let meta = |id: u64| ConnMeta {
+            id: ConnId(id),
+            client: std::net::SocketAddr::new([198, 51, 100, 1].into(), 40000 + id as u16),
+            server: "198.51.100.2:9000".parse().unwrap(),
+            start: Timestamp::from_nanos(1_700_000_000_000_000_000),
+            first_frame: 1,
+            roles: RoleSource::Handshake,
+        };
+        // Undecided: a greeting line not ended yet.
+        let line = [b"220 mx ".as_slice(), &[b'a'; 53]].concat();
+        let chunk = || Chunk {
+            ts: Timestamp::from_nanos(1_700_000_000_000_000_000),
+            frame: 2,
+            bytes: &line,
+        };
+        let (a, b, c) = (meta(1), meta(2), meta(3));
+        let _ = (p.open(&a), p.open(&b), p.open(&c));
+        assert_eq!(p.data(&a, Sv, chunk()), Interest::Keep);
+        // 120 bytes held in all would pass the budget.
+        assert_eq!(p.data(&b, Sv, chunk()), Interest::Ignore);
+        assert_eq!(p.held_total, 60);
+        p.close(&a, CloseReason::Fin, a.start);
+        assert_eq!(p.held_total, 0);
+        assert_eq!(p.data(&c, Sv, chunk()), Interest::Keep);
+        p.forget(c.id);
+        assert_eq!(p.held_total, 0);
+        assert!(p.conns.is_empty());
+        // b when declined, a at its end, c when forgotten.
+        assert_eq!(p.stats.not_smtp, 3);
+    }
+
+    #[test]
+    fn test_undecided_bytes_are_capped_over_all_connections() {
+        hold_budget_case(SmtpPipeline::new(PipelineConfig::default(), Vec::new()));
+        hold_budget_case(SmtpPipeline::gate(PipelineConfig::default()));
     }
 
     #[test]

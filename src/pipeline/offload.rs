@@ -46,6 +46,7 @@ enum Ev {
         reason: CloseReason,
         ts: Timestamp,
     },
+    Forget(ConnId),
 }
 
 #[derive(Default)]
@@ -171,6 +172,10 @@ impl<S: StreamSink + Send + 'static> StreamSink for Offload<S> {
         });
     }
 
+    fn forget(&mut self, conn: ConnId) {
+        self.push(Ev::Forget(conn));
+    }
+
     fn close(&mut self, conn: &ConnMeta, reason: CloseReason, ts: Timestamp) {
         self.push(Ev::Close {
             id: conn.id,
@@ -227,6 +232,11 @@ fn work<S: StreamSink>(
                         if let Some(meta) = conns.get(&id) {
                             sink.gap(meta, dir, ts, frame, len);
                         }
+                    }
+                }
+                Ev::Forget(id) => {
+                    if ignored.insert(id) {
+                        sink.forget(id);
                     }
                 }
                 Ev::Close { id, reason, ts } => {

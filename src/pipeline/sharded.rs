@@ -183,7 +183,15 @@ impl<C: SessionConsumer + Send + 'static> StreamSink for Sharded<C> {
 
     fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
         let gate = self.gate.data(conn, dir, chunk);
-        either_ignores(gate, self.shard(conn.id).data(conn, dir, chunk))
+        let shard = self.shard(conn.id);
+        let worker = shard.data(conn, dir, chunk);
+        if gate == Interest::Ignore {
+            // The worker declines on the same bytes, unless the gate ran
+            // out of its hold budget first (the worker holds only its
+            // share): then it must not keep what it held until the close.
+            shard.forget(conn.id);
+        }
+        either_ignores(gate, worker)
     }
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
