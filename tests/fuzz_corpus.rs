@@ -82,6 +82,11 @@ fn test_data_corpus_decodes_alike_in_any_chunks() {
 }
 
 #[test]
+fn test_gate_corpus_answers_like_the_decoder() {
+    replay("gate", harness::gate);
+}
+
+#[test]
 fn test_explain_corpus_terms_render_without_panic() {
     replay("explain", harness::explain);
 }

@@ -813,3 +813,102 @@ pub fn proxy(data: &[u8]) {
     }
     assert_eq!(verdict, step, "the verdict depends on the chunking");
 }
+
+/// Connection events for four connections (to ports 25, 2626, 1080 and
+/// 8080) fed both to a decoding [`SmtpPipeline`] and to its
+/// [gate](SmtpPipeline::gate): they must answer alike at every step, as
+/// the reader stops delivering where the gate declines, and count the
+/// same connections as not SMTP.
+///
+/// `data[0]`: bit 0 `--only-ports`, bit 1 `--port 2626`, the rest a hold
+/// budget (64 bytes per step, small enough to be reached). Then records:
+/// a byte whose low 2 bits pick the connection and the next 2 the event
+/// (payload from the client, from the server, a hole, the close), and for
+/// a payload a length byte and up to that many bytes. A closed connection
+/// opens again with a new id on its next event.
+pub fn gate(data: &[u8]) {
+    let Some((&first, mut rest)) = data.split_first() else {
+        return;
+    };
+    let cfg = smtpscope::pipeline::PipelineConfig {
+        only_ports: first & 1 != 0,
+        extra_ports: if first & 2 != 0 {
+            vec![2626]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    };
+    let budget = 64 * (usize::from(first >> 2) + 1);
+    let mut decoder = SmtpPipeline::new(cfg.clone(), Vec::new()).with_hold_budget(budget);
+    let mut gate = SmtpPipeline::gate(cfg).with_hold_budget(budget);
+    const PORTS: [u16; 4] = [25, 2626, 1080, 8080];
+    let start = Timestamp::from_nanos(1_700_000_000_000_000_000);
+    let mut conns: [Option<(ConnMeta, bool)>; 4] = Default::default();
+    let mut next_id = 1;
+    let mut step = 0u64;
+    while let Some((&op, after)) = rest.split_first() {
+        rest = after;
+        step += 1;
+        let ts = start.add_nanos(step as i64 * 1000);
+        let slot = &mut conns[usize::from(op & 3)];
+        let (meta, declined) = slot.get_or_insert_with(|| {
+            let meta = ConnMeta {
+                id: ConnId(next_id),
+                client: SocketAddr::from(([198, 51, 100, 1], 40000 + next_id as u16)),
+                server: SocketAddr::from(([198, 51, 100, 2], PORTS[usize::from(op & 3)])),
+                start: ts,
+                first_frame: step,
+                roles: RoleSource::Handshake,
+            };
+            next_id += 1;
+            let answer = decoder.open(&meta);
+            assert_eq!(gate.open(&meta), answer, "open answers differ");
+            (meta, answer == Interest::Ignore)
+        });
+        match (op >> 2) & 3 {
+            kind @ (0 | 1) => {
+                let Some((&n, after)) = rest.split_first() else {
+                    break;
+                };
+                let (bytes, after) = after.split_at(usize::from(n).min(after.len()));
+                rest = after;
+                if *declined || bytes.is_empty() {
+                    continue;
+                }
+                let dir = if kind == 0 {
+                    Dir::ClientToServer
+                } else {
+                    Dir::ServerToClient
+                };
+                let chunk = Chunk {
+                    ts,
+                    frame: step,
+                    bytes,
+                };
+                let answer = decoder.data(meta, dir, chunk);
+                assert_eq!(gate.data(meta, dir, chunk), answer, "data answers differ");
+                *declined = answer == Interest::Ignore;
+            }
+            2 => {
+                if !*declined {
+                    decoder.gap(meta, Dir::ServerToClient, ts, step, 100);
+                    gate.gap(meta, Dir::ServerToClient, ts, step, 100);
+                }
+            }
+            _ => {
+                decoder.close(meta, CloseReason::Fin, ts);
+                gate.close(meta, CloseReason::Fin, ts);
+                *slot = None;
+            }
+        }
+    }
+    for (meta, _) in conns.iter().flatten() {
+        decoder.close(meta, CloseReason::EndOfCapture, start);
+        gate.close(meta, CloseReason::EndOfCapture, start);
+    }
+    assert_eq!(
+        gate.stats.not_smtp, decoder.stats.not_smtp,
+        "not-SMTP counts differ"
+    );
+}

@@ -200,3 +200,26 @@ w("eml_export", "message-nested-rfc822", b"\x00" + b"Content-Type: multipart/mix
   b"--i\r\nContent-Disposition: attachment; filename=\"/inner/../../x\"\r\n\r\ninner\r\n--i--\r\n"
   b"--o\r\nContent-Disposition: attachment; filename=\"\\\\server\\share\\y\"\r\n\r\nouter\r\n--o--\r\n")
 w("eml_export", "message-hand-nested", b"\x00" + open(os.path.join(S, "mime", "hand-nested.eml"), "rb").read()[1:])
+
+# gate: data[0] = flags and budget, then records (conn | kind << 2), a
+# length byte and the bytes for payloads. conn 0..3 = ports 25, 2626, 1080,
+# 8080; kind 0 client, 1 server, 2 hole, 3 close.
+def ev(conn, kind, data=b""):
+    head = bytes([conn | kind << 2])
+    return head + bytes([len(data)]) + data if kind < 2 else head
+
+SOCKS_TO_25 = [ev(2, 0, b"\x05\x01\x00"), ev(2, 1, b"\x05\x00"),
+               ev(2, 0, b"\x05\x01\x00\x01\xc0\x00\x02\x07\x00\x19"),
+               ev(2, 1, b"\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00220 mx ESMTP\r\n")]
+GATE = {
+    "smtp-on-2626": b"\x04" + ev(1, 1, b"220 mx ESMTP\r\n") + ev(1, 0, b"EHLO c\r\n") + ev(1, 3),
+    "http-on-8080": b"\x04" + ev(3, 0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") + ev(3, 3),
+    "socks5-to-25": b"\x04" + b"".join(SOCKS_TO_25) + ev(2, 0, b"EHLO c\r\n"),
+    "budget-spent": b"\x00" + ev(3, 1, b"220 " + b"a" * 56) + ev(1, 1, b"220 " + b"b" * 56)
+                    + ev(3, 3) + ev(1, 1, b"220 c\r\n"),
+    "hole-in-handshake": b"\x04" + ev(2, 0, b"\x05\x01\x00") + ev(2, 2) + ev(2, 1, b"\x05\x00"),
+    "only-ports": b"\x05" + ev(0, 1, b"220 mx\r\n") + ev(1, 1, b"220 mx\r\n") + ev(3, 0, b"EHLO c\r\n"),
+    "extra-port": b"\x06" + ev(1, 0, b"\x00\x01binary") + ev(1, 1, b"220 mx\r\n") + ev(1, 3),
+}
+for name, data in GATE.items():
+    w("gate", name, data)
