@@ -258,6 +258,13 @@ impl<F: SessionConsumer> SmtpPipeline<F> {
         self
     }
 
+    /// An undecided connection holding `held` bytes is gone: judged not
+    /// SMTP.
+    fn undecided_gone(&mut self, held: usize) {
+        self.held_total -= held;
+        self.stats.not_smtp += 1;
+    }
+
     /// The consumer, once every connection has been closed.
     pub fn into_consumer(self) -> F {
         self.on_session
@@ -417,9 +424,9 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                         Interest::Keep
                     }
                     _ => {
-                        self.held_total -= *held_bytes;
+                        let held = *held_bytes;
                         self.conns.remove(&conn.id);
-                        self.stats.not_smtp += 1;
+                        self.undecided_gone(held);
                         Interest::Ignore
                     }
                 }
@@ -452,11 +459,10 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
     }
 
     fn forget(&mut self, conn: ConnId) {
-        if let Some(Conn::Detecting(_)) = self.conns.get(&conn) {
-            if let Some(Conn::Detecting(d)) = self.conns.remove(&conn) {
-                self.held_total -= d.map_or(0, |d| d.held_bytes);
-                self.stats.not_smtp += 1;
-            }
+        if let Some(Conn::Detecting(d)) = self.conns.get(&conn) {
+            let held = d.as_ref().map_or(0, |d| d.held_bytes);
+            self.conns.remove(&conn);
+            self.undecided_gone(held);
         }
     }
 
@@ -467,10 +473,7 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                 live.apply(&mut self.events);
                 self.on_session.session(live.builder.finish());
             }
-            Some(Conn::Detecting(d)) => {
-                self.held_total -= d.map_or(0, |d| d.held_bytes);
-                self.stats.not_smtp += 1;
-            }
+            Some(Conn::Detecting(d)) => self.undecided_gone(d.map_or(0, |d| d.held_bytes)),
             Some(Conn::Quiet(_)) => self.stats.silent += 1,
             None => {}
         }

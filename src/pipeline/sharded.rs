@@ -46,6 +46,7 @@ pub fn default_shards() -> usize {
         .saturating_sub(1)
         .clamp(2, MAX_SHARDS)
 }
+
 /// Finished sessions (or "not SMTP" answers) waiting for the output thread.
 pub const RESULT_QUEUE: usize = 256;
 
@@ -175,23 +176,25 @@ fn merge<C: SessionConsumer>(
 
 /// Every event goes to the gate and to the connection's worker (the worker
 /// also sees the bytes on which the gate declines, and declines there too).
+/// The reader hears the gate's answer: a worker's [`Offload`] always says
+/// keep.
 impl<C: SessionConsumer + Send + 'static> StreamSink for Sharded<C> {
     fn open(&mut self, conn: &ConnMeta) -> Interest {
-        let gate = self.gate.open(conn);
-        either_ignores(gate, self.shard(conn.id).open(conn))
+        self.shard(conn.id).open(conn);
+        self.gate.open(conn)
     }
 
     fn data(&mut self, conn: &ConnMeta, dir: Dir, chunk: Chunk<'_>) -> Interest {
         let gate = self.gate.data(conn, dir, chunk);
         let shard = self.shard(conn.id);
-        let worker = shard.data(conn, dir, chunk);
+        shard.data(conn, dir, chunk);
         if gate == Interest::Ignore {
             // The worker declines on the same bytes, unless the gate ran
             // out of its hold budget first (the worker holds only its
             // share): then it must not keep what it held until the close.
             shard.forget(conn.id);
         }
-        either_ignores(gate, worker)
+        gate
     }
 
     fn gap(&mut self, conn: &ConnMeta, dir: Dir, ts: Timestamp, frame: u64, len: u64) {
@@ -203,13 +206,5 @@ impl<C: SessionConsumer + Send + 'static> StreamSink for Sharded<C> {
         self.gate.close(conn, reason, ts);
         self.shard(conn.id).close(conn, reason, ts);
         let _ = self.order.send(conn.id);
-    }
-}
-
-fn either_ignores(a: Interest, b: Interest) -> Interest {
-    if a == Interest::Ignore || b == Interest::Ignore {
-        Interest::Ignore
-    } else {
-        Interest::Keep
     }
 }
