@@ -98,6 +98,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let format = args.format.unwrap_or(Format::Text);
     let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut worst = None;
+    let mut budget_line = None;
     let outcome = if format == Format::Connections {
         let mut lister = ConnectionLister::new(out);
         let outcome = read_files(&args.files, flow_config(args), &mut lister);
@@ -114,19 +115,23 @@ pub fn run(args: &Args) -> Result<i32> {
         )?;
         let mut sharded = Sharded::spawn(pipeline_config(args), sessions);
         let outcome = read_files(&args.files, flow_config(args), &mut sharded);
-        let (sessions, _) = sharded.finish().map_err(|_| {
+        let (sessions, pipeline_stats) = sharded.finish().map_err(|_| {
             anyhow::anyhow!(
                 "an SMTP decoder thread failed (a bug: please report it with the capture)"
             )
         })?;
         worst = sessions.analyzer.worst();
         sessions.finish()?;
+        budget_line = pipeline_stats.budget_line();
         outcome
     };
     // The packet-layer summary ends every run that read anything.
     let s = &outcome.stats;
     if args.stats || s.packets > 0 || s.damaged_blocks > 0 || s.bad_interface > 0 {
         eprint!("{}", outcome.stats);
+    }
+    if let Some(line) = budget_line {
+        eprint!("{line}");
     }
     if args.stats {
         print_peak_memory();
@@ -315,6 +320,7 @@ fn run_live(args: &Args) -> Result<i32> {
     let out = LineFlush(io::stdout());
     let mut table = FlowTable::new(flow_config(args));
     let mut worst = None;
+    let mut budget_line = None;
     let result = if format == Format::Connections {
         let mut lister = ConnectionLister::new(out);
         let r = pump(&mut source, &mut table, &mut lister);
@@ -326,6 +332,7 @@ fn run_live(args: &Args) -> Result<i32> {
         let mut pipeline = crate::pipeline::SmtpPipeline::new(pipeline_config(args), sessions);
         let r = pump(&mut source, &mut table, &mut pipeline);
         table.finish(&mut pipeline);
+        budget_line = pipeline.stats.budget_line();
         let sessions = pipeline.into_consumer();
         worst = sessions.analyzer.worst();
         sessions.finish()?;
@@ -337,6 +344,9 @@ fn run_live(args: &Args) -> Result<i32> {
     stats.kernel_dropped = Some(live.kernel_dropped);
     stats.interface_dropped = Some(live.interface_dropped);
     eprint!("{stats}");
+    if let Some(line) = budget_line {
+        eprint!("{line}");
+    }
     if args.stats {
         print_peak_memory();
     }

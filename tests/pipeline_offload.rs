@@ -202,5 +202,7 @@ fn test_sharded_run_declines_as_inline_when_the_hold_budget_runs_out() {
         assert_eq!(outcome.stats, inline_outcome.stats, "{shards} shards");
         assert_eq!(json(&merged), json(&inline));
         assert_eq!(stats.not_smtp as usize, n + 1, "{shards} shards");
+        // The 200 past the budget and the odd-port dialogue.
+        assert_eq!(stats.over_hold_budget, 201, "{shards} shards");
     }
 }

@@ -50,6 +50,23 @@ pub struct PipelineStats {
     /// Of those, recognised by content on a port not known as SMTP.
     pub detected_by_content: u64,
     pub not_smtp: u64,
+    /// Of those, connections still undecided when [`MAX_DETECT_HOLD_TOTAL`]
+    /// bytes were already held for others: judged on that alone.
+    pub over_hold_budget: u64,
+}
+
+impl PipelineStats {
+    /// The line the summary ends with when the hold budget ran out; `None`
+    /// when it never did.
+    pub fn budget_line(&self) -> Option<String> {
+        (self.over_hold_budget > 0).then(|| {
+            format!(
+                "content detection: {} connections judged not SMTP while undecided, {} MiB already held for others (MAX_DETECT_HOLD_TOTAL)\n",
+                self.over_hold_budget,
+                MAX_DETECT_HOLD_TOTAL >> 20
+            )
+        })
+    }
 }
 
 enum Held {
@@ -425,6 +442,9 @@ impl<F: SessionConsumer> StreamSink for SmtpPipeline<F> {
                     }
                     _ => {
                         let held = *held_bytes;
+                        if verdict == Detection::Undecided && held <= MAX_DETECT_HOLD {
+                            self.stats.over_hold_budget += 1;
+                        }
                         self.conns.remove(&conn.id);
                         self.undecided_gone(held);
                         Interest::Ignore
@@ -892,6 +912,7 @@ mod tests {
         assert_eq!(p.data(&a, Sv, chunk()), Interest::Keep);
         // 120 bytes held in all would pass the budget.
         assert_eq!(p.data(&b, Sv, chunk()), Interest::Ignore);
+        assert_eq!(p.stats.over_hold_budget, 1);
         assert_eq!(p.held_total, 60);
         p.close(&a, CloseReason::Fin, a.start);
         assert_eq!(p.held_total, 0);

@@ -124,7 +124,11 @@ impl<C: SessionConsumer + Send + 'static> Sharded<C> {
     /// Wait for every worker and the output thread; the consumer comes back
     /// with the workers' counters summed.
     pub fn finish(self) -> std::thread::Result<(C, PipelineStats)> {
-        let mut stats = PipelineStats::default();
+        // The gate judges first on the budget over all connections.
+        let mut stats = PipelineStats {
+            over_hold_budget: self.gate.stats.over_hold_budget,
+            ..PipelineStats::default()
+        };
         let mut failed = None;
         for shard in self.shards {
             match shard.finish() {
